@@ -1,0 +1,2 @@
+export { ConfigError, configKeys, envName, loadConfig } from "./load.ts";
+export type { Config } from "./schema.ts";

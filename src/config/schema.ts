@@ -1,0 +1,67 @@
+/** The configuration schema: one section per subsystem; every key also has an environment variable. */
+import { z } from "zod";
+
+const seconds = (fallback: number) => z.coerce.number().nonnegative().default(fallback);
+
+export const configSchema = z.strictObject({
+  /** HTTP port for the registry API, UI, ActivityPub and gateway (FLOTILLA_PORT). */
+  port: z.coerce.number().int().min(0).max(65535).default(5000),
+  /** Where blobs, the database and IPFS state live (FLOTILLA_DATA_DIR). */
+  dataDir: z.string().min(1).default("./data"),
+  /** The URL clients and other servers use to reach this instance (FLOTILLA_PUBLIC_URL). */
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  server: z
+    .strictObject({
+      /** Listen address. */
+      host: z.string().min(1).default("0.0.0.0"),
+      tls: z
+        .strictObject({
+          cert: z.string().min(1).optional(),
+          key: z.string().min(1).optional(),
+        })
+        .prefault({})
+        .refine((tls) => Boolean(tls.cert) === Boolean(tls.key), {
+          message: "cert and key must be set together",
+        }),
+      /** Proxies whose X-Forwarded-* headers are believed: addresses, or true for any. */
+      trustProxy: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
+      headersTimeoutSeconds: seconds(30),
+      /** A connection that sends or receives nothing this long is closed (slow clients). */
+      idleTimeoutSeconds: seconds(120),
+      shutdownTimeoutSeconds: seconds(30),
+    })
+    .prefault({}),
+  registry: z
+    .strictObject({
+      maxManifestBytes: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+      manifestCacheMegabytes: z.coerce.number().nonnegative().default(64),
+      /** Uploads untouched this long are removed. */
+      uploadExpiryHours: z.coerce.number().positive().default(24),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+      format: z.enum(["json", "pretty"]).default("json"),
+    })
+    .prefault({}),
+  admin: z
+    .strictObject({
+      user: z.string().min(1).optional(),
+      password: z.string().min(1).optional(),
+    })
+    .default({}),
+  ipfs: z
+    .strictObject({
+      /** Multiaddrs of IPFS peers to connect to (FLOTILLA_PEERS). */
+      peers: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema> & { publicUrl: string };
+
+/** Short names the design fixes for scripts and operators, besides the generated ones. */
+export const envAliases: Record<string, string> = {
+  FLOTILLA_PEERS: "ipfs.peers",
+};

@@ -1,0 +1,65 @@
+/** The HTTP application: request ids and logs, the OCI routes, and one error handler. */
+import { randomUUID } from "node:crypto";
+import { Hono } from "hono";
+import type { Logger } from "../log/index.ts";
+import { NameInvalidError, OciError, type Registry } from "../registry/index.ts";
+import { handleError, ociErrorBody } from "./errors.ts";
+import { rawPath } from "./adapter/node.ts";
+import { registerBaseRoutes } from "./routes/base.ts";
+import { registerBlobRoutes } from "./routes/blobs.ts";
+import { registerManifestRoutes } from "./routes/manifests.ts";
+import type { HttpApp, HttpContext, HttpEnv } from "./types.ts";
+
+export interface AppOptions {
+  /** Decides which address to log as the client's (forwarded headers only from trusted proxies). */
+  clientAddress?: (c: HttpContext) => string | undefined;
+}
+
+export function createApp(deps: { registry: Registry; log: Logger }, options: AppOptions = {}): HttpApp {
+  const app = new Hono<HttpEnv>();
+  const log = deps.log.child({ category: "http" });
+
+  app.use(async (c, next) => {
+    const requestId = randomUUID();
+    const started = performance.now();
+    c.set("requestId", requestId);
+    c.set("log", log.child({ requestId }));
+    c.header("X-Request-Id", requestId);
+    c.header("Docker-Distribution-API-Version", "registry/2.0");
+    await next();
+    c.get("log").info(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+        client: options.clientAddress?.(c),
+      },
+      "request",
+    );
+  });
+
+  // URL parsing quietly resolves `..` and decodes `%2F`; a repository name must not depend on that.
+  app.use("/v2/*", async (c, next) => {
+    const path = rawPath(c).split("?")[0] ?? "";
+    if (path.includes("%") || /\/\.\.?(\/|$)/.test(path) || path.includes("//")) {
+      throw new NameInvalidError(path.slice(4, 260), "encoded characters, empty or dot segments");
+    }
+    await next();
+  });
+
+  registerBaseRoutes(app, deps.registry);
+  registerBlobRoutes(app, deps.registry);
+  registerManifestRoutes(app, deps.registry);
+
+  app.all("/v2/*", (c) => {
+    const known = /\/(manifests|blobs|tags|referrers)\//.test(c.req.path);
+    const error = known
+      ? new OciError("METHOD_UNKNOWN", `${c.req.method} is not allowed here`)
+      : new OciError("NAME_UNKNOWN", "no such API endpoint");
+    return c.json(ociErrorBody(error.code, error.message, undefined, c.get("requestId")), error.status as 404);
+  });
+  app.notFound((c) => c.json(ociErrorBody("NOT_FOUND", "not found", undefined, c.get("requestId") ?? ""), 404));
+  app.onError(handleError);
+  return app;
+}

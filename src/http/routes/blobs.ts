@@ -1,0 +1,131 @@
+/** Blob downloads (with `Range`), deletes, and every way of uploading one. */
+import type { Context } from "hono";
+import {
+  BlobUploadInvalidError,
+  checkName,
+  parseDigest,
+  RangeInvalidError,
+  type Registry,
+  uploadHeaders,
+} from "../../registry/index.ts";
+import { requestBody, sendStream } from "../adapter/node.ts";
+import { parseContentRange, parseLength, parseRange } from "../headers.ts";
+import type { HttpApp } from "../types.ts";
+import { repositoryOf } from "./repository.ts";
+
+export function registerBlobRoutes(app: HttpApp, registry: Registry): void {
+  const { blobs, uploads } = registry;
+
+  const startUpload = async (c: Context) => {
+    const name = repositoryOf(c);
+    const mount = c.req.query("mount");
+    if (mount !== undefined) {
+      const from = c.req.query("from");
+      const mounted = await blobs.mount(name, mount, from === undefined ? undefined : checkName(from));
+      if (mounted) return created(c, name, mounted.digest);
+    }
+    const digest = c.req.query("digest");
+    if (digest !== undefined) {
+      const committed = await uploads.monolithic(name, digest, requestBody(c), chunkOptions(c));
+      return created(c, name, committed.digest);
+    }
+    const upload = await uploads.start(name);
+    return c.body(null, 202, { ...uploadHeaders(upload), "Content-Length": "0" });
+  };
+  app.post("/v2/:name{.+}/blobs/uploads/", startUpload);
+  app.post("/v2/:name{.+}/blobs/uploads", startUpload);
+
+  app.get("/v2/:name{.+}/blobs/uploads/:id", async (c) => {
+    const status = await uploads.status(repositoryOf(c), c.req.param("id"));
+    return c.body(null, 204, uploadHeaders(status));
+  });
+
+  app.patch("/v2/:name{.+}/blobs/uploads/:id", async (c) => {
+    const status = await uploads.append(
+      repositoryOf(c),
+      c.req.param("id"),
+      requestBody(c),
+      chunkOptions(c),
+    );
+    return c.body(null, 202, { ...uploadHeaders(status), "Content-Length": "0" });
+  });
+
+  app.put("/v2/:name{.+}/blobs/uploads/:id", async (c) => {
+    const name = repositoryOf(c);
+    const digest = c.req.query("digest");
+    if (!digest) throw new BlobUploadInvalidError("the digest query parameter is required");
+    parseDigest(digest);
+    const options = chunkOptions(c);
+    const hasBody = (options.length ?? 0) > 0 || c.req.header("transfer-encoding") !== undefined;
+    const committed = await uploads.complete(
+      name,
+      c.req.param("id"),
+      digest,
+      hasBody ? requestBody(c) : undefined,
+      options,
+    );
+    return created(c, name, committed.digest);
+  });
+
+  app.delete("/v2/:name{.+}/blobs/uploads/:id", async (c) => {
+    await uploads.cancel(repositoryOf(c), c.req.param("id"));
+    return c.body(null, 204);
+  });
+
+  app.get("/v2/:name{.+}/blobs/:digest", async (c) => {
+    const name = repositoryOf(c);
+    const { digest, size } = await blobs.stat(name, c.req.param("digest"));
+    const etag = `"${digest}"`;
+    const headers: Record<string, string> = {
+      "Content-Type": "application/octet-stream",
+      "Docker-Content-Digest": digest,
+      ETag: etag,
+      "Accept-Ranges": "bytes",
+      "Cache-Control": "max-age=31536000",
+    };
+    if (c.req.header("if-none-match") === etag) return sendStream(c, 304, headers, undefined);
+    const rangeHeader = c.req.header("range");
+    const range = rangeHeader ? parseRange(rangeHeader, size) : undefined;
+    if (range === "unsatisfiable") {
+      throw new RangeInvalidError("requested range is outside the blob", {
+        "Content-Range": `bytes */${size}`,
+      });
+    }
+    if (range) {
+      headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
+      headers["Content-Length"] = String(range.end - range.start + 1);
+    } else {
+      headers["Content-Length"] = String(size);
+    }
+    const stream = c.req.method === "HEAD" ? undefined : await blobs.open(name, digest, range);
+    return sendStream(c, range ? 206 : 200, headers, stream);
+  });
+
+  app.delete("/v2/:name{.+}/blobs/:digest", async (c) => {
+    await blobs.delete(repositoryOf(c), c.req.param("digest"));
+    return c.body(null, 202);
+  });
+}
+
+function created(c: Context, name: string, digest: string): Response {
+  return c.body(null, 201, {
+    Location: `/v2/${name}/blobs/${digest}`,
+    "Docker-Content-Digest": digest,
+    "Content-Length": "0",
+  });
+}
+
+/** Content-Range / Content-Length of a chunk; garbage in either is refused before any byte is read. */
+function chunkOptions(c: Context) {
+  const rangeHeader = c.req.header("content-range");
+  const lengthHeader = c.req.header("content-length");
+  const range = rangeHeader === undefined ? undefined : parseContentRange(rangeHeader);
+  if (rangeHeader !== undefined && !range) {
+    throw new BlobUploadInvalidError(`invalid Content-Range "${rangeHeader.slice(0, 64)}"`);
+  }
+  const length = parseLength(lengthHeader);
+  if (lengthHeader !== undefined && length === undefined) {
+    throw new BlobUploadInvalidError("invalid Content-Length");
+  }
+  return { range, length };
+}

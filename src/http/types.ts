@@ -1,0 +1,12 @@
+/** Types shared by the HTTP layer. */
+import type { Context, Hono } from "hono";
+import type { Logger } from "../log/index.ts";
+
+export interface HttpVariables {
+  requestId: string;
+  log: Logger;
+}
+
+export type HttpEnv = { Variables: HttpVariables };
+export type HttpApp = Hono<HttpEnv>;
+export type HttpContext = Context<HttpEnv>;

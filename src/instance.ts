@@ -1,0 +1,68 @@
+/** The composition root: the one place that picks concrete stores and wires the layers. */
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { Config } from "./config/index.ts";
+import { clientAddressResolver, createApp, listen, type RunningServer } from "./http/index.ts";
+import type { Logger } from "./log/index.ts";
+import { SqliteMetaStore } from "./meta/index.ts";
+import { createRegistry, type Registry } from "./registry/index.ts";
+import { FsBlobStore } from "./storage/index.ts";
+
+export interface Instance {
+  config: Config;
+  registry: Registry;
+  server: RunningServer;
+  /** True when this start created the data directory's database. */
+  firstStart: boolean;
+  stop(): Promise<void>;
+}
+
+export async function startInstance(config: Config, log: Logger): Promise<Instance> {
+  const dataDir = resolve(config.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const dbPath = join(dataDir, "meta.db");
+  const firstStart = !existsSync(dbPath);
+  const meta = new SqliteMetaStore({ path: dbPath });
+  const blobs = await FsBlobStore.create({ root: dataDir });
+  const registry = createRegistry(
+    { blobs, meta, log },
+    {
+      maxManifestBytes: config.registry.maxManifestBytes,
+      manifestCacheBytes: config.registry.manifestCacheMegabytes * 1024 * 1024,
+    },
+  );
+  const app = createApp(
+    { registry, log },
+    { clientAddress: clientAddressResolver(config.server.trustProxy) },
+  );
+  const server = await listen(app, {
+    port: config.port,
+    host: config.server.host,
+    tls: config.server.tls,
+    headersTimeoutSeconds: config.server.headersTimeoutSeconds,
+    idleTimeoutSeconds: config.server.idleTimeoutSeconds,
+  });
+
+  const expiryMs = config.registry.uploadExpiryHours * 3600_000;
+  const purge = async () => {
+    const removed = await registry.uploads.purgeStale(Date.now() - expiryMs);
+    if (removed) log.info({ category: "registry.uploads", removed }, "expired uploads removed");
+  };
+  await purge();
+  const purgeTimer = setInterval(() => purge().catch((err) => log.error({ err }, "upload purge failed")), 3600_000);
+  purgeTimer.unref();
+
+  return {
+    config,
+    registry,
+    server,
+    firstStart,
+    async stop() {
+      clearInterval(purgeTimer);
+      await server.close(config.server.shutdownTimeoutSeconds * 1000);
+      await blobs.close();
+      await meta.close();
+    },
+  };
+}

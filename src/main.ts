@@ -1,0 +1,75 @@
+/** The `flotilla` command: serve, and the operator's tools. */
+import { resolve } from "node:path";
+import { Command } from "commander";
+import { welcomeText } from "./cli/welcome.ts";
+import { ConfigError, configKeys, loadConfig } from "./config/index.ts";
+import { startInstance } from "./instance.ts";
+import { createLogger } from "./log/index.ts";
+
+const program = new Command()
+  .name("flotilla")
+  .description("A decentralized, federated OCI container registry")
+  .option("-c, --config <file>", "YAML configuration file (default: ./flotilla.yaml if present)")
+  .showHelpAfterError();
+
+program
+  .command("serve")
+  .description("start the registry")
+  .action(async () => {
+    const config = loadConfig(program.opts().config);
+    const log = createLogger(config.log);
+    const instance = await startInstance(config, log);
+    process.stderr.write(
+      welcomeText(config, {
+        firstStart: instance.firstStart,
+        dataDir: resolve(config.dataDir),
+        port: instance.server.port,
+      }),
+    );
+    log.info({ category: "server", port: instance.server.port, url: config.publicUrl }, "listening");
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ category: "server", signal }, "shutting down");
+      try {
+        await instance.stop();
+        log.info({ category: "server" }, "stopped cleanly");
+        process.exit(0);
+      } catch (error) {
+        log.error({ category: "server", err: error }, "unclean shutdown");
+        process.exit(1);
+      }
+    };
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+    process.on("SIGINT", () => void stop("SIGINT"));
+  });
+
+program
+  .command("config")
+  .description("print the effective configuration and every environment variable")
+  .option("--keys", "list settable keys and their environment variables only")
+  .action((options: { keys?: boolean }) => {
+    if (options.keys) {
+      for (const key of configKeys()) process.stdout.write(`${key.key.padEnd(40)} ${key.env}\n`);
+      return;
+    }
+    const config = loadConfig(program.opts().config);
+    const shown = { ...config, admin: { ...config.admin, password: config.admin.password ? "[set]" : undefined } };
+    process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+  });
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`flotilla: ${error.message}\n`);
+    process.exit(2);
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "EADDRINUSE" || code === "EACCES") {
+    process.stderr.write(`flotilla: cannot listen: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  throw error;
+}

@@ -1,0 +1,73 @@
+/** Versioned schema migrations; each runs once, in order, inside a transaction. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: "registry core",
+    sql: `
+      CREATE TABLE repositories (
+        name TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE blobs (
+        digest TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE repository_blobs (
+        repository TEXT NOT NULL REFERENCES repositories(name) ON DELETE CASCADE,
+        digest TEXT NOT NULL REFERENCES blobs(digest),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (repository, digest)
+      ) WITHOUT ROWID;
+      CREATE INDEX repository_blobs_digest ON repository_blobs(digest);
+
+      CREATE TABLE manifests (
+        repository TEXT NOT NULL REFERENCES repositories(name) ON DELETE CASCADE,
+        digest TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        artifact_type TEXT,
+        subject TEXT,
+        annotations TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (repository, digest)
+      ) WITHOUT ROWID;
+      CREATE INDEX manifests_subject ON manifests(repository, subject) WHERE subject IS NOT NULL;
+      CREATE INDEX manifests_digest ON manifests(digest);
+
+      CREATE TABLE manifest_references (
+        repository TEXT NOT NULL,
+        parent TEXT NOT NULL,
+        child TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('blob', 'manifest')),
+        PRIMARY KEY (repository, parent, child),
+        FOREIGN KEY (repository, parent) REFERENCES manifests(repository, digest) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+      CREATE INDEX manifest_references_child ON manifest_references(child);
+
+      CREATE TABLE tags (
+        repository TEXT NOT NULL,
+        name TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (repository, name),
+        FOREIGN KEY (repository, digest) REFERENCES manifests(repository, digest) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+
+      CREATE TABLE uploads (
+        id TEXT PRIMARY KEY,
+        repository TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
+];

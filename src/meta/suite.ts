@@ -1,0 +1,80 @@
+/** The shared MetaStore test suite; every implementation runs it. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { MetaStore } from "./types.ts";
+
+const d = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
+
+export function runMetaStoreSuite(name: string, factory: () => Promise<MetaStore>): void {
+  describe(`MetaStore: ${name}`, () => {
+    it("links blobs per repository", async () => {
+      const meta = await factory();
+      await meta.linkBlob("a/app", d(1), 10);
+      assert.equal(await meta.linkedBlobSize("a/app", d(1)), 10);
+      assert.equal(await meta.linkedBlobSize("b/app", d(1)), undefined);
+      assert.equal(await meta.blobSize(d(1)), 10);
+      assert.equal(await meta.unlinkBlob("a/app", d(1)), true);
+      assert.equal(await meta.unlinkBlob("a/app", d(1)), false);
+      assert.equal(await meta.linkedBlobSize("a/app", d(1)), undefined);
+      assert.equal(await meta.blobSize(d(1)), 10);
+      await meta.close();
+    });
+
+    it("stores manifests with tags, moves tags and deletes by digest", async () => {
+      const meta = await factory();
+      const record = { repository: "a/app", digest: d(2), mediaType: "m", size: 5 };
+      assert.deepEqual(await meta.putManifest(record, [{ digest: d(1), kind: "blob" }], "v1"), {});
+      assert.equal(await meta.resolveTag("a/app", "v1"), d(2));
+      const moved = await meta.putManifest({ ...record, digest: d(3) }, [], "v1");
+      assert.deepEqual(moved, { previousDigest: d(2) });
+      await meta.putManifest({ ...record, digest: d(3) }, [], "v2");
+      assert.deepEqual(await meta.listTags("a/app", { limit: 10 }), ["v1", "v2"]);
+      assert.deepEqual(await meta.listTags("a/app", { limit: 1, last: "v1" }), ["v2"]);
+      assert.deepEqual((await meta.deleteManifest("a/app", d(3)))?.sort(), ["v1", "v2"]);
+      assert.equal(await meta.resolveTag("a/app", "v1"), undefined);
+      assert.equal(await meta.deleteManifest("a/app", d(3)), undefined);
+      assert.equal((await meta.getManifest("a/app", d(2)))?.mediaType, "m");
+      assert.equal(await meta.deleteTag("a/app", "nope"), undefined);
+      await meta.close();
+    });
+
+    it("lists referrers of a subject", async () => {
+      const meta = await factory();
+      const base = { repository: "a/app", mediaType: "m", size: 1 };
+      await meta.putManifest({ ...base, digest: d(5) }, []);
+      await meta.putManifest(
+        { ...base, digest: d(6), subject: d(5), artifactType: "x", annotations: { k: "v" } },
+        [],
+      );
+      const referrers = await meta.listReferrers("a/app", d(5));
+      assert.equal(referrers.length, 1);
+      assert.equal(referrers[0]?.artifactType, "x");
+      assert.deepEqual(referrers[0]?.annotations, { k: "v" });
+      assert.deepEqual(await meta.listReferrers("b/app", d(5)), []);
+      await meta.close();
+    });
+
+    it("pages the catalog", async () => {
+      const meta = await factory();
+      for (const name of ["c/x", "a/x", "b/x"]) await meta.ensureRepository(name);
+      assert.deepEqual(await meta.listRepositories({ limit: 2 }), ["a/x", "b/x"]);
+      assert.deepEqual(await meta.listRepositories({ limit: 2, last: "b/x" }), ["c/x"]);
+      assert.equal(await meta.repositoryExists("a/x"), true);
+      assert.equal(await meta.repositoryExists("z/x"), false);
+      await meta.close();
+    });
+
+    it("tracks uploads", async () => {
+      const meta = await factory();
+      await meta.createUpload({ id: "u", repository: "a/x", createdAt: 1, updatedAt: 1 });
+      assert.equal((await meta.getUpload("u"))?.repository, "a/x");
+      assert.equal((await meta.uploadsUpdatedBefore(2)).length, 1);
+      await meta.touchUpload("u", 5);
+      assert.equal((await meta.uploadsUpdatedBefore(2)).length, 0);
+      await meta.deleteUpload("u");
+      assert.equal(await meta.getUpload("u"), undefined);
+      assert.deepEqual(await meta.check(), []);
+      await meta.close();
+    });
+  });
+}

@@ -1,0 +1,76 @@
+/** The metadata store: repositories, blob links, manifests, tags and uploads. */
+
+export interface ManifestRecord {
+  repository: string;
+  digest: string;
+  mediaType: string;
+  size: number;
+  artifactType?: string;
+  /** Digest of the manifest this one refers to (`subject`), for the referrers API. */
+  subject?: string;
+  annotations?: Record<string, string>;
+  createdAt?: number;
+}
+
+export interface ManifestReference {
+  digest: string;
+  kind: "blob" | "manifest";
+}
+
+export interface UploadRecord {
+  id: string;
+  repository: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Page {
+  /** Return entries strictly after this one, in lexical order. */
+  last?: string;
+  limit: number;
+}
+
+export interface RepositoryMeta {
+  ensureRepository(name: string): Promise<void>;
+  repositoryExists(name: string): Promise<boolean>;
+  listRepositories(page: Page): Promise<string[]>;
+}
+
+export interface BlobMeta {
+  /** Records a committed blob and links it into a repository. */
+  linkBlob(repository: string, digest: string, size: number): Promise<void>;
+  /** Size of a blob if it is linked into the repository. */
+  linkedBlobSize(repository: string, digest: string): Promise<number | undefined>;
+  /** Size of a blob known anywhere in the registry. */
+  blobSize(digest: string): Promise<number | undefined>;
+  unlinkBlob(repository: string, digest: string): Promise<boolean>;
+}
+
+export interface ManifestMeta {
+  /** Stores a manifest, its references and optionally a tag, in one transaction. */
+  putManifest(record: ManifestRecord, references: ManifestReference[], tag?: string): Promise<{ previousDigest?: string }>;
+  getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
+  /** Deletes a manifest and every tag pointing at it; returns the removed tags. */
+  deleteManifest(repository: string, digest: string): Promise<string[] | undefined>;
+  listReferrers(repository: string, subject: string): Promise<ManifestRecord[]>;
+}
+
+export interface TagMeta {
+  resolveTag(repository: string, tag: string): Promise<string | undefined>;
+  listTags(repository: string, page: Page): Promise<string[]>;
+  deleteTag(repository: string, tag: string): Promise<string | undefined>;
+}
+
+export interface UploadMeta {
+  createUpload(record: UploadRecord): Promise<void>;
+  getUpload(id: string): Promise<UploadRecord | undefined>;
+  touchUpload(id: string, at: number): Promise<void>;
+  deleteUpload(id: string): Promise<void>;
+  uploadsUpdatedBefore(time: number): Promise<UploadRecord[]>;
+}
+
+export interface MetaStore extends RepositoryMeta, BlobMeta, ManifestMeta, TagMeta, UploadMeta {
+  /** Runs the store's own consistency check; returns problems found (empty when healthy). */
+  check(): Promise<string[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,72 @@
+/** Reading, mounting and deleting blobs within a repository. */
+import type { Readable } from "node:stream";
+import type { Logger } from "../log/index.ts";
+import type { MetaStore } from "../meta/index.ts";
+import { BlobNotFoundError, type BlobStore, type ByteRange } from "../storage/index.ts";
+import { parseDigest } from "./digest.ts";
+import { BlobUnknownError } from "./errors.ts";
+import type { RegistryEvents } from "./events.ts";
+
+export interface BlobServiceDeps {
+  blobs: BlobStore;
+  meta: MetaStore;
+  events: RegistryEvents;
+  log: Logger;
+}
+
+export class BlobService {
+  readonly #deps: BlobServiceDeps;
+
+  constructor(deps: BlobServiceDeps) {
+    this.#deps = deps;
+  }
+
+  /** Size of a blob visible in the repository; throws BLOB_UNKNOWN otherwise. */
+  async stat(repository: string, digest: string): Promise<{ digest: string; size: number }> {
+    parseDigest(digest);
+    const size = await this.#deps.meta.linkedBlobSize(repository, digest);
+    if (size === undefined) throw new BlobUnknownError(digest);
+    return { digest, size };
+  }
+
+  /** Opens a blob visible in the repository, whole or one byte range. */
+  async open(repository: string, digest: string, range?: ByteRange): Promise<Readable> {
+    await this.stat(repository, digest);
+    try {
+      return await this.#deps.blobs.open(digest, range);
+    } catch (error) {
+      if (error instanceof BlobNotFoundError) {
+        this.#deps.log.error({ repository, digest }, "blob is linked but missing from storage");
+        throw new BlobUnknownError(digest);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Links an existing blob into `repository` (cross-repository mount). Without `from`, any blob the
+   * registry holds may be mounted; returns undefined when the blob cannot be mounted.
+   */
+  async mount(
+    repository: string,
+    digest: string,
+    from?: string,
+  ): Promise<{ digest: string; size: number } | undefined> {
+    parseDigest(digest);
+    const size =
+      from === undefined
+        ? await this.#deps.meta.blobSize(digest)
+        : await this.#deps.meta.linkedBlobSize(from, digest);
+    if (size === undefined) return undefined;
+    if (!(await this.#deps.blobs.stat(digest))) return undefined;
+    await this.#deps.meta.linkBlob(repository, digest, size);
+    return { digest, size };
+  }
+
+  /** Unlinks a blob from the repository; the bytes stay until garbage collection. */
+  async delete(repository: string, digest: string): Promise<void> {
+    parseDigest(digest);
+    if (!(await this.#deps.meta.unlinkBlob(repository, digest))) throw new BlobUnknownError(digest);
+    this.#deps.events.emit("blob.deleted", { repository, digest });
+  }
+}

@@ -1,0 +1,10 @@
+export { BlobService } from "./blobs.ts";
+export * from "./digest.ts";
+export * from "./errors.ts";
+export { type RegistryEventMap, type RegistryEventName, RegistryEvents } from "./events.ts";
+export { ManifestService, type StoredManifest } from "./manifests.ts";
+export { type Descriptor, type ParsedManifest, parseManifest } from "./manifest-parser.ts";
+export * from "./media-types.ts";
+export { checkName, checkTag, isValidTag } from "./names.ts";
+export { createRegistry, type Registry, type RegistryOptions } from "./registry.ts";
+export { type UploadStatus, UploadService, uploadHeaders } from "./uploads.ts";

@@ -1,0 +1,116 @@
+/** Starts Flotilla as its own process for end-to-end tests, the way an operator would. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = new URL("../..", import.meta.url).pathname;
+
+export interface Instance {
+  url: string;
+  /** host:port, as container clients write it. */
+  host: string;
+  port: number;
+  dataDir: string;
+  process: ChildProcess;
+  /** Output the process wrote so far (stdout and stderr). */
+  output(): string;
+  /** SIGTERM and wait for the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL, as a crash would. */
+  kill(): Promise<void>;
+  /** Stop, and remove the data directory unless `keepData`. */
+  dispose(): Promise<void>;
+}
+
+export interface InstanceOptions {
+  port?: number;
+  dataDir?: string;
+  env?: Record<string, string>;
+  keepData?: boolean;
+  args?: string[];
+}
+
+/** Asks the kernel for a free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startInstance(options: InstanceOptions = {}): Promise<Instance> {
+  const port = options.port ?? (await freePort());
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "flotilla-test-")));
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(
+    process.execPath,
+    [join(root, "src/main.ts"), ...(options.args ?? ["serve"])],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        FLOTILLA_PORT: String(port),
+        FLOTILLA_DATA_DIR: dataDir,
+        FLOTILLA_PUBLIC_URL: url,
+        FLOTILLA_LOG_LEVEL: process.env.FLOTILLA_LOG_LEVEL ?? "warn",
+        ...options.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`flotilla exited with ${child.exitCode}:\n${out}`);
+    try {
+      const res = await fetch(`${url}/v2/`);
+      await res.arrayBuffer();
+      if (res.status === 200 || res.status === 401) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`flotilla did not start within 30 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  const instance: Instance = {
+    url,
+    host: `127.0.0.1:${port}`,
+    port,
+    dataDir,
+    process: child,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      return exited;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+    async dispose() {
+      await instance.stop();
+      if (!options.keepData) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return instance;
+}
