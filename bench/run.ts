@@ -93,10 +93,20 @@ const metrics: MetricDef[] = [
 /** Server-side details that help explain a row: CPU seconds per phase, idle RSS, latencies. */
 const details: MetricDef[] = [
   { key: "cpu.pushLarge", label: "server CPU s, push large", unit: "s", better: "lower" },
-  { key: "background.pushLarge", label: "server CPU s after push large", unit: "s", better: "lower" },
+  {
+    key: "background.pushLarge",
+    label: "server CPU s after push large",
+    unit: "s",
+    better: "lower",
+  },
   { key: "cpu.pullLarge", label: "server CPU s, pull large", unit: "s", better: "lower" },
   { key: "cpu.pushSmall", label: "server CPU s, push small", unit: "s", better: "lower" },
-  { key: "background.pushSmall", label: "server CPU s after push small", unit: "s", better: "lower" },
+  {
+    key: "background.pushSmall",
+    label: "server CPU s after push small",
+    unit: "s",
+    better: "lower",
+  },
   { key: "cpu.pullSmall", label: "server CPU s, pull small", unit: "s", better: "lower" },
   { key: "cpu.blobUpload", label: "server CPU s, curl upload", unit: "s", better: "lower" },
   { key: "background.blobUpload", label: "server CPU s after upload", unit: "s", better: "lower" },
@@ -127,8 +137,14 @@ async function cleanup(): Promise<void> {
   return cleaning;
 }
 
+let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (stopping) {
+      console.error(`\n${signal} again: exiting now`);
+      process.exit(130);
+    }
+    stopping = true;
     console.error(`\n${signal}: stopping registries and removing ${root}`);
     void cleanup().finally(() => process.exit(130));
   });
@@ -163,7 +179,9 @@ async function pull(registry: Registry, repo: string, layout: Layout): Promise<n
       `docker://${registry.host}/${repo}:latest`,
       `oci:${dest}:latest`,
     ]);
-    const index = JSON.parse(await readFile(join(dest, "index.json"), "utf8")) as { manifests: { digest: string }[] };
+    const index = JSON.parse(await readFile(join(dest, "index.json"), "utf8")) as {
+      manifests: { digest: string }[];
+    };
     const got = index.manifests[0]?.digest;
     if (got !== layout.manifestDigest) {
       throw new Error(`pulled manifest ${got}, pushed ${layout.manifestDigest}`);
@@ -175,9 +193,13 @@ async function pull(registry: Registry, repo: string, layout: Layout): Promise<n
 }
 
 /** Runs curl, returning status, headers, body and curl's own timing. */
-async function curl(
-  args: string[],
-): Promise<{ status: number; headers: Record<string, string>; body: string; time: number; size: number }> {
+async function curl(args: string[]): Promise<{
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  time: number;
+  size: number;
+}> {
   const marker = "\n__CURL__";
   const result = await run("curl", [
     "-sS",
@@ -208,7 +230,8 @@ async function curl(
   const headers: Record<string, string> = {};
   for (const line of headerBlock.split(/\r?\n/).slice(1)) {
     const colon = line.indexOf(":");
-    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    if (colon > 0)
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
   return {
     status: Number(status),
@@ -257,7 +280,9 @@ async function download(registry: Registry, repo: string, digest: string, size: 
   const url = `${registry.url}/v2/${repo}/blobs/${digest}`;
   const res = await curl(["-L", "-o", "/dev/null", url]);
   if (res.status !== 200 || res.size !== size) {
-    throw new Error(`expected 200 with ${size} bytes, got ${res.size}: ${describe("GET", url, res)}`);
+    throw new Error(
+      `expected 200 with ${size} bytes, got ${res.size}: ${describe("GET", url, res)}`,
+    );
   }
   return res.time;
 }
@@ -307,6 +332,7 @@ async function phase(
   name: string,
   body: () => Promise<void>,
 ): Promise<boolean> {
+  if (stopping) throw new Error("interrupted");
   try {
     await waitIdle(registry.pid);
     const cpuBefore = await cpuSeconds(registry.pid);
@@ -314,6 +340,7 @@ async function phase(
     sample[`cpu.${name}`] = (await cpuSeconds(registry.pid)) - cpuBefore;
     return true;
   } catch (error) {
+    if (stopping) throw new Error("interrupted");
     const message = error instanceof Error ? error.message : String(error);
     errors.push({ registry: registry.name, run: runIndex, phase: name, error: message });
     log(`${registry.name} ${name} FAILED: ${message.slice(0, 2000)}`);
@@ -379,7 +406,8 @@ async function benchRegistry(
   if (uploaded) {
     sample["background.blobUpload"] = (await waitIdle(pid)).cpu;
     await phase(registry, runIndex, sample, "blobDownload", async () => {
-      sample.blobDownload = mb(data.blob.size) / (await download(registry, blobRepo, data.blob.digest, data.blob.size));
+      sample.blobDownload =
+        mb(data.blob.size) / (await download(registry, blobRepo, data.blob.digest, data.blob.size));
     });
     if (runIndex === 0) {
       await phase(registry, runIndex, sample, "verifyBlob", () =>
@@ -453,13 +481,18 @@ async function main(): Promise<void> {
   console.log(text);
   if (errors.length > 0) {
     console.log(`\n${errors.length} phase(s) failed:`);
-    for (const e of errors) console.log(`  ${e.registry} run ${e.run + 1} ${e.phase}: ${e.error.slice(0, 1000)}`);
+    for (const e of errors)
+      console.log(`  ${e.registry} run ${e.run + 1} ${e.phase}: ${e.error.slice(0, 1000)}`);
   }
 
   const outDir = new URL("./out/", import.meta.url).pathname;
   await mkdir(outDir, { recursive: true });
   const outFile = join(outDir, `${started.toISOString().replace(/[:.]/g, "-")}.json`);
-  const gitRev = await versionOf("git", ["-C", new URL("..", import.meta.url).pathname, "rev-parse", "HEAD"]);
+  const gitRev = await run(
+    "git",
+    ["-C", new URL("..", import.meta.url).pathname, "rev-parse", "--short", "HEAD"],
+    { allowFailure: true },
+  ).then((r) => (r.code === 0 ? r.stdout.trim() : "no commit"));
   await writeFile(
     outFile,
     `${JSON.stringify(
@@ -496,7 +529,7 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (error) {
-  console.error(error);
+  if (!stopping) console.error(error);
   for (const registry of registries) {
     const tail = registry.output().slice(-3000);
     if (tail) console.error(`--- ${registry.name} output (tail) ---\n${tail}`);

@@ -35,7 +35,8 @@ function tarHeader(name: string, size: number): Buffer {
   const put = (value: string, offset: number, length: number) => {
     header.write(value.slice(0, length), offset, "ascii");
   };
-  const octal = (value: number, length: number) => `${value.toString(8).padStart(length - 1, "0")}\0`;
+  const octal = (value: number, length: number) =>
+    `${value.toString(8).padStart(length - 1, "0")}\0`;
   put(name, 0, 100);
   put(octal(0o644, 8), 100, 8);
   put(octal(0, 8), 108, 8);

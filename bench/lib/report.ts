@@ -60,7 +60,9 @@ function pad(rows: string[][]): string {
   }
   return rows
     .map((row, r) => {
-      const line = row.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)));
+      const line = row.map((c, i) =>
+        i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0),
+      );
       const text = line.join("  ").trimEnd();
       return r === 0 ? `${text}\n${"-".repeat(text.length)}` : text;
     })
@@ -125,7 +127,10 @@ export function renderTable(
   const extra: string[][] = [["server detail (median)", ...header.slice(1)]];
   for (const row of detailRows) {
     if (names.every((n) => (row.runs[n] ?? []).length === 0)) continue;
-    extra.push([row.label, ...names.map((n) => `${format(median(row.runs[n] ?? []), row.unit)} ${row.unit}`)]);
+    extra.push([
+      row.label,
+      ...names.map((n) => `${format(median(row.runs[n] ?? []), row.unit)} ${row.unit}`),
+    ]);
   }
   const note = both
     ? "ratio: Distribution/Flotilla for times and RSS, Flotilla/Distribution for rates; > 1.0 favours Flotilla. Cells: median (min-max) of runs."
@@ -139,5 +144,9 @@ export function renderTable(
       (medians[name] as Record<string, number | undefined>)[row.metric] = m;
     }
   }
-  return { text: `${pad(main)}\n${note}\n\n${pad(extra)}`, rows: [...rows, ...detailRows], medians };
+  return {
+    text: `${pad(main)}\n${note}\n\n${pad(extra)}`,
+    rows: [...rows, ...detailRows],
+    medians,
+  };
 }

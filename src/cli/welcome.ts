@@ -18,8 +18,6 @@ export function welcomeText(config: Config, options: { firstStart: boolean; data
     `    docker tag app:1.0 ${host}/alice/app:1.0 && docker push ${host}/alice/app:1.0`,
     "  Pull it:",
     `    docker pull ${host}/alice/app:1.0      podman pull${tlsFlag} ${host}/alice/app:1.0`,
-    `  Log in (clients send credentials once accounts are enforced):`,
-    `    docker login ${host}      podman login${tlsFlag} ${host}`,
   ];
   if (insecure && !["localhost", "127.0.0.1", "[::1]"].includes(url.hostname)) {
     lines.push(
@@ -29,15 +27,12 @@ export function welcomeText(config: Config, options: { firstStart: boolean; data
       '  "insecure-registries" in /etc/docker/daemon.json.',
     );
   }
-  if (config.admin.user) {
-    lines.push("", `  Administrator: ${config.admin.user}`);
-  } else if (options.firstStart) {
-    lines.push(
-      "",
-      "  No administrator yet. Start once with FLOTILLA_ADMIN_USER and FLOTILLA_ADMIN_PASSWORD set",
-      "  to create one.",
-    );
-  }
-  lines.push("", "  Configuration: flotilla.yaml or FLOTILLA_* variables (`flotilla config` lists them).", "");
+  lines.push(
+    "",
+    "  Access: this version does not check credentials yet, so anyone who can reach the port can",
+    "  push. Keep it on localhost or a private network. Accounts arrive with the administrator set",
+    `  by FLOTILLA_ADMIN_USER / FLOTILLA_ADMIN_PASSWORD, then \`docker login ${host}\`.`,
+  );
+  lines.push("", "  Configuration: flotilla.yaml or FLOTILLA_* variables (`npx flotilla config --keys` lists them).", "");
   return lines.join("\n");
 }

@@ -30,6 +30,8 @@ export interface InstanceOptions {
   env?: Record<string, string>;
   keepData?: boolean;
   args?: string[];
+  /** How to tell the instance is up (default: GET /v2/ over plain HTTP answers 200 or 401). */
+  ready?: () => Promise<boolean>;
 }
 
 /** Asks the kernel for a free TCP port on loopback. */
@@ -79,9 +81,13 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
   for (;;) {
     if (child.exitCode !== null) throw new Error(`flotilla exited with ${child.exitCode}:\n${out}`);
     try {
-      const res = await fetch(`${url}/v2/`);
-      await res.arrayBuffer();
-      if (res.status === 200 || res.status === 401) break;
+      if (options.ready) {
+        if (await options.ready()) break;
+      } else {
+        const res = await fetch(`${url}/v2/`);
+        await res.arrayBuffer();
+        if (res.status === 200 || res.status === 401) break;
+      }
     } catch {
       // not listening yet
     }
