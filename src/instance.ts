@@ -50,7 +50,10 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     if (removed) log.info({ category: "registry.uploads", removed }, "expired uploads removed");
   };
   await purge();
-  const purgeTimer = setInterval(() => purge().catch((err) => log.error({ err }, "upload purge failed")), 3600_000);
+  const purgeTimer = setInterval(
+    () => purge().catch((err) => log.error({ err }, "upload purge failed")),
+    3600_000,
+  );
   purgeTimer.unref();
 
   return {

@@ -26,7 +26,10 @@ program
         port: instance.server.port,
       }),
     );
-    log.info({ category: "server", port: instance.server.port, url: config.publicUrl }, "listening");
+    log.info(
+      { category: "server", port: instance.server.port, url: config.publicUrl },
+      "listening",
+    );
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -55,7 +58,10 @@ program
       return;
     }
     const config = loadConfig(program.opts().config);
-    const shown = { ...config, admin: { ...config.admin, password: config.admin.password ? "[set]" : undefined } };
+    const shown = {
+      ...config,
+      admin: { ...config.admin, password: config.admin.password ? "[set]" : undefined },
+    };
     process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
   });
 

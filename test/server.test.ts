@@ -8,8 +8,8 @@ import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import { freePort, type Instance, startInstance } from "./helpers/instance.ts";
 
 const exec = promisify(execFile);
@@ -46,14 +46,21 @@ describe("a running instance", () => {
     const out = flotilla.output();
     assert.match(out, new RegExp(`Flotilla is running at ${flotilla.url}`));
     assert.match(out, /first start/);
-    assert.match(out, new RegExp(`skopeo copy --dest-tls-verify=false .* docker://127\\.0\\.0\\.1:${flotilla.port}/alice/app:1\\.0`));
+    assert.match(
+      out,
+      new RegExp(
+        `skopeo copy --dest-tls-verify=false .* docker://127\\.0\\.0\\.1:${flotilla.port}/alice/app:1\\.0`,
+      ),
+    );
     assert.match(out, new RegExp(`docker pull 127\\.0\\.0\\.1:${flotilla.port}/alice/app:1\\.0`));
     assert.match(out, /FLOTILLA_ADMIN_USER/);
   });
 
   it("logs structured lines with a request id that the error body repeats", async () => {
     const res = await fetch(`${flotilla.url}/v2/nope/manifests/latest`);
-    const body = (await res.json()) as { errors: Array<{ code: string; detail: { requestId: string } }> };
+    const body = (await res.json()) as {
+      errors: Array<{ code: string; detail: { requestId: string } }>;
+    };
     assert.equal(res.status, 404);
     const requestId = res.headers.get("x-request-id");
     assert.ok(requestId);
@@ -89,7 +96,10 @@ describe("a running instance", () => {
     await new Promise<void>((resolve) => {
       const req = httpRequest(`${flotilla.url}/v2/cut/short/blobs/uploads/?digest=${digest}`, {
         method: "POST",
-        headers: { "Content-Length": String(blob.length), "Content-Type": "application/octet-stream" },
+        headers: {
+          "Content-Length": String(blob.length),
+          "Content-Type": "application/octet-stream",
+        },
       });
       req.on("error", () => resolve());
       req.write(blob.subarray(0, 1 << 20), () => setTimeout(() => req.destroy(), 100));
@@ -100,7 +110,11 @@ describe("a running instance", () => {
     assert.equal(head.status, 404);
     const blobs = join(flotilla.dataDir, "blobs", "sha256", digest.slice(7, 9));
     assert.deepEqual(await readdir(blobs).catch(() => []), []);
-    assert.deepEqual(await readdir(join(flotilla.dataDir, "uploads")), [], "the cut upload is cleaned up");
+    assert.deepEqual(
+      await readdir(join(flotilla.dataDir, "uploads")),
+      [],
+      "the cut upload is cleaned up",
+    );
     // The server is still healthy afterwards.
     assert.equal((await fetch(`${flotilla.url}/v2/`)).status, 200);
   });
@@ -116,10 +130,17 @@ describe("a running instance", () => {
 describe("configuration errors", () => {
   it("exit with a readable message and code 2", async () => {
     const result = await exec(process.execPath, [join(root, "src/main.ts"), "serve"], {
-      env: { ...process.env, FLOTILLA_PORT: "not-a-port", FLOTILLA_DATA_DIR: await mkdtemp(join(tmpdir(), "flotilla-")) },
+      env: {
+        ...process.env,
+        FLOTILLA_PORT: "not-a-port",
+        FLOTILLA_DATA_DIR: await mkdtemp(join(tmpdir(), "flotilla-")),
+      },
     }).catch((e: { code: number; stderr: string }) => e);
     assert.equal((result as { code: number }).code, 2);
-    assert.match((result as { stderr: string }).stderr, /invalid configuration:\n {2}port: .*\(from FLOTILLA_PORT\)/);
+    assert.match(
+      (result as { stderr: string }).stderr,
+      /invalid configuration:\n {2}port: .*\(from FLOTILLA_PORT\)/,
+    );
     assert.doesNotMatch((result as { stderr: string }).stderr, /at .*\.ts:\d+/, "no stack trace");
   });
 });
@@ -131,8 +152,21 @@ describe("TLS", () => {
     const key = join(dir, "key.pem");
     try {
       await exec("openssl", [
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert,
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        key,
+        "-out",
+        cert,
       ]);
     } catch {
       t.skip("openssl is not installed");
@@ -144,14 +178,21 @@ describe("TLS", () => {
       new Promise<{ code: number; header: string | undefined }>((resolve, reject) => {
         const req = httpsRequest(`https://127.0.0.1:${port}/v2/`, { ca }, (res) => {
           res.resume();
-          resolve({ code: res.statusCode ?? 0, header: res.headers["docker-distribution-api-version"] as string });
+          resolve({
+            code: res.statusCode ?? 0,
+            header: res.headers["docker-distribution-api-version"] as string,
+          });
         });
         req.on("error", reject);
         req.end();
       });
     const instance = await startInstance({
       port,
-      env: { FLOTILLA_SERVER_TLS_CERT: cert, FLOTILLA_SERVER_TLS_KEY: key, FLOTILLA_PUBLIC_URL: `https://127.0.0.1:${port}` },
+      env: {
+        FLOTILLA_SERVER_TLS_CERT: cert,
+        FLOTILLA_SERVER_TLS_KEY: key,
+        FLOTILLA_PUBLIC_URL: `https://127.0.0.1:${port}`,
+      },
       ready: async () => (await get()).code === 200,
     });
     try {

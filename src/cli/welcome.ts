@@ -1,7 +1,10 @@
 /** What a newcomer reads on the terminal when an instance starts. */
 import type { Config } from "../config/index.ts";
 
-export function welcomeText(config: Config, options: { firstStart: boolean; dataDir: string; port: number }): string {
+export function welcomeText(
+  config: Config,
+  options: { firstStart: boolean; dataDir: string; port: number },
+): string {
   const url = new URL(config.publicUrl);
   const host = url.host;
   const insecure = url.protocol === "http:";
@@ -33,6 +36,10 @@ export function welcomeText(config: Config, options: { firstStart: boolean; data
     "  push. Keep it on localhost or a private network. Accounts arrive with the administrator set",
     `  by FLOTILLA_ADMIN_USER / FLOTILLA_ADMIN_PASSWORD, then \`docker login ${host}\`.`,
   );
-  lines.push("", "  Configuration: flotilla.yaml or FLOTILLA_* variables (`npx flotilla config --keys` lists them).", "");
+  lines.push(
+    "",
+    "  Configuration: flotilla.yaml or FLOTILLA_* variables (`npx flotilla config --keys` lists them).",
+    "",
+  );
   return lines.join("\n");
 }

@@ -1,7 +1,7 @@
 /** Loads the YAML file, overlays environment variables, validates, and explains what is wrong. */
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { z } from "zod";
+import type { z } from "zod";
 import { type Config, configSchema, envAliases } from "./schema.ts";
 
 export class ConfigError extends Error {
@@ -34,7 +34,8 @@ export function envName(path: string[]): string {
  * Throws ConfigError with one line per problem, naming the key and where its value came from.
  */
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
-  const path = file ?? env.FLOTILLA_CONFIG ?? (existsSync("flotilla.yaml") ? "flotilla.yaml" : undefined);
+  const path =
+    file ?? env.FLOTILLA_CONFIG ?? (existsSync("flotilla.yaml") ? "flotilla.yaml" : undefined);
   let raw: unknown = {};
   if (path) {
     let text: string;
@@ -76,7 +77,10 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   }
   const config = result.data;
-  return { ...config, publicUrl: (config.publicUrl ?? `http://localhost:${config.port}`).replace(/\/+$/, "") };
+  return {
+    ...config,
+    publicUrl: (config.publicUrl ?? `http://localhost:${config.port}`).replace(/\/+$/, ""),
+  };
 }
 
 function fromEnv(value: string, kind: Leaf["kind"]): unknown {
@@ -109,7 +113,11 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
 // zod has no public walker; this reads the schema definitions to list keys for the env mapping.
 function leaves(schema: z.ZodType, path: string[]): Leaf[] {
   const inner = unwrap(schema);
-  const def = inner._zod.def as { type: string; shape?: Record<string, z.ZodType>; options?: z.ZodType[] };
+  const def = inner._zod.def as {
+    type: string;
+    shape?: Record<string, z.ZodType>;
+    options?: z.ZodType[];
+  };
   if (def.type === "object" && def.shape) {
     return Object.entries(def.shape).flatMap(([key, child]) => leaves(child, [...path, key]));
   }
@@ -117,7 +125,12 @@ function leaves(schema: z.ZodType, path: string[]): Leaf[] {
     const kinds = def.options.map((o) => unwrap(o)._zod.def.type);
     const list = kinds.includes("array");
     const flag = kinds.includes("boolean");
-    return [{ path, kind: list && flag ? "boolean-or-list" : list ? "array" : flag ? "boolean" : "string" }];
+    return [
+      {
+        path,
+        kind: list && flag ? "boolean-or-list" : list ? "array" : flag ? "boolean" : "string",
+      },
+    ];
   }
   if (def.type === "array") return [{ path, kind: "array" }];
   if (def.type === "boolean") return [{ path, kind: "boolean" }];

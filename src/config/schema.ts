@@ -33,7 +33,11 @@ export const configSchema = z.strictObject({
     .prefault({}),
   registry: z
     .strictObject({
-      maxManifestBytes: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+      maxManifestBytes: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(4 * 1024 * 1024),
       manifestCacheMegabytes: z.coerce.number().nonnegative().default(64),
       /** Uploads untouched this long are removed. */
       uploadExpiryHours: z.coerce.number().positive().default(24),

@@ -3,8 +3,8 @@ import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
 import type { Logger } from "../log/index.ts";
 import { NameInvalidError, OciError, type Registry } from "../registry/index.ts";
+import { rawPath, sentStatus } from "./adapter/node.ts";
 import { handleError, ociErrorBody } from "./errors.ts";
-import { rawPath } from "./adapter/node.ts";
 import { registerBaseRoutes } from "./routes/base.ts";
 import { registerBlobRoutes } from "./routes/blobs.ts";
 import { registerManifestRoutes } from "./routes/manifests.ts";
@@ -15,7 +15,10 @@ export interface AppOptions {
   clientAddress?: (c: HttpContext) => string | undefined;
 }
 
-export function createApp(deps: { registry: Registry; log: Logger }, options: AppOptions = {}): HttpApp {
+export function createApp(
+  deps: { registry: Registry; log: Logger },
+  options: AppOptions = {},
+): HttpApp {
   const app = new Hono<HttpEnv>();
   const log = deps.log.child({ category: "http" });
 
@@ -24,14 +27,18 @@ export function createApp(deps: { registry: Registry; log: Logger }, options: Ap
     const started = performance.now();
     c.set("requestId", requestId);
     c.set("log", log.child({ requestId }));
-    c.header("X-Request-Id", requestId);
-    c.header("Docker-Distribution-API-Version", "registry/2.0");
+    const baseHeaders = {
+      "X-Request-Id": requestId,
+      "Docker-Distribution-API-Version": "registry/2.0",
+    };
+    c.set("baseHeaders", baseHeaders);
+    for (const [name, value] of Object.entries(baseHeaders)) c.header(name, value);
     await next();
     c.get("log").info(
       {
         method: c.req.method,
         path: c.req.path,
-        status: c.res.status,
+        status: sentStatus(c),
         ms: Math.round(performance.now() - started),
         client: options.clientAddress?.(c),
       },
@@ -57,9 +64,14 @@ export function createApp(deps: { registry: Registry; log: Logger }, options: Ap
     const error = known
       ? new OciError("METHOD_UNKNOWN", `${c.req.method} is not allowed here`)
       : new OciError("NAME_UNKNOWN", "no such API endpoint");
-    return c.json(ociErrorBody(error.code, error.message, undefined, c.get("requestId")), error.status as 404);
+    return c.json(
+      ociErrorBody(error.code, error.message, undefined, c.get("requestId")),
+      error.status as 404,
+    );
   });
-  app.notFound((c) => c.json(ociErrorBody("NOT_FOUND", "not found", undefined, c.get("requestId") ?? ""), 404));
+  app.notFound((c) =>
+    c.json(ociErrorBody("NOT_FOUND", "not found", undefined, c.get("requestId") ?? ""), 404),
+  );
   app.onError(handleError);
   return app;
 }

@@ -1,7 +1,7 @@
 /** Puts the app on a socket: HTTP or HTTPS, timeouts for slow clients, graceful close. */
 import { readFileSync } from "node:fs";
-import { createServer as createHttpsServer } from "node:https";
 import type { Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { createAdaptorServer } from "@hono/node-server";
 import type { HttpApp } from "./types.ts";
 

@@ -5,6 +5,8 @@ import type { Logger } from "../log/index.ts";
 export interface HttpVariables {
   requestId: string;
   log: Logger;
+  /** Headers every response carries (request id, API version). */
+  baseHeaders: Record<string, string>;
 }
 
 export type HttpEnv = { Variables: HttpVariables };

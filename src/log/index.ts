@@ -1,5 +1,5 @@
 /** Structured logging: pino, one `category` per folder, request ids on request-scoped children. */
-import { pino, type Logger as PinoLogger } from "pino";
+import { type Logger as PinoLogger, pino } from "pino";
 
 export type Logger = PinoLogger;
 
@@ -22,7 +22,9 @@ export function createLogger(options: LogOptions, destination?: NodeJS.WritableS
       formatters: { level: (label) => ({ level: label }) },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.format === "pretty" ? prettyStream(destination ?? process.stdout) : (destination ?? process.stdout),
+    options.format === "pretty"
+      ? prettyStream(destination ?? process.stdout)
+      : (destination ?? process.stdout),
   ) as Logger;
 }
 
@@ -36,7 +38,9 @@ function prettyStream(out: NodeJS.WritableStream): { write(line: string): void }
           .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
           .join(" ");
         const clock = typeof time === "string" ? time.slice(11, 19) : "";
-        out.write(`${clock} ${String(level).padEnd(5)} ${category ? `${String(category)}: ` : ""}${msg ?? ""}${fields ? ` ${fields}` : ""}\n`);
+        out.write(
+          `${clock} ${String(level).padEnd(5)} ${category ? `${String(category)}: ` : ""}${msg ?? ""}${fields ? ` ${fields}` : ""}\n`,
+        );
       } catch {
         out.write(line);
       }

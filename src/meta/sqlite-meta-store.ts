@@ -1,13 +1,7 @@
 /** MetaStore on SQLite through `node:sqlite` (no native build), WAL and full fsync. */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { migrations } from "./migrations.ts";
-import type {
-  ManifestRecord,
-  ManifestReference,
-  MetaStore,
-  Page,
-  UploadRecord,
-} from "./types.ts";
+import type { ManifestRecord, ManifestReference, MetaStore, Page, UploadRecord } from "./types.ts";
 
 interface ManifestRow {
   repository: string;

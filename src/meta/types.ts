@@ -48,7 +48,11 @@ export interface BlobMeta {
 
 export interface ManifestMeta {
   /** Stores a manifest, its references and optionally a tag, in one transaction. */
-  putManifest(record: ManifestRecord, references: ManifestReference[], tag?: string): Promise<{ previousDigest?: string }>;
+  putManifest(
+    record: ManifestRecord,
+    references: ManifestReference[],
+    tag?: string,
+  ): Promise<{ previousDigest?: string }>;
   getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
   /** Deletes a manifest and every tag pointing at it; returns the removed tags. */
   deleteManifest(repository: string, digest: string): Promise<string[] | undefined>;

@@ -1,8 +1,14 @@
 /** Parses and validates pushed manifests: structure, media type, digests and what they reference. */
 import { z } from "zod";
 import { parseDigest } from "./digest.ts";
-import { ManifestInvalidError, OciError } from "./errors.ts";
-import { isForeignLayer, type ManifestKind, manifestKinds, mediaTypes, schema1MediaTypes } from "./media-types.ts";
+import { ManifestInvalidError, type OciError } from "./errors.ts";
+import {
+  isForeignLayer,
+  type ManifestKind,
+  manifestKinds,
+  mediaTypes,
+  schema1MediaTypes,
+} from "./media-types.ts";
 
 const digestString = z.string().refine(
   (value) => {
@@ -96,7 +102,12 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     throw new ManifestInvalidError("Docker schema 1 manifests are not supported");
   }
   const bodyType = typeof body.mediaType === "string" ? body.mediaType : undefined;
-  if (bodyType !== undefined && declared !== "" && !genericContentTypes.has(declared) && bodyType !== declared) {
+  if (
+    bodyType !== undefined &&
+    declared !== "" &&
+    !genericContentTypes.has(declared) &&
+    bodyType !== declared
+  ) {
     throw new ManifestInvalidError(
       `Content-Type "${declared}" does not match the manifest's mediaType "${bodyType.slice(0, 100)}"`,
     );
@@ -105,13 +116,16 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     ? declared
     : (bodyType ?? ("manifests" in body ? mediaTypes.ociIndex : mediaTypes.ociManifest));
   const kind = manifestKinds.get(mediaType);
-  if (!kind) throw new ManifestInvalidError(`unsupported manifest media type "${mediaType.slice(0, 100)}"`);
+  if (!kind)
+    throw new ManifestInvalidError(`unsupported manifest media type "${mediaType.slice(0, 100)}"`);
 
   if (kind === "image") {
     const result = imageManifest.safeParse(body);
     if (!result.success) throw invalid(result.error);
     const m = result.data;
-    const layers = m.layers.filter((layer) => !(isForeignLayer(layer.mediaType) && layer.urls?.length));
+    const layers = m.layers.filter(
+      (layer) => !(isForeignLayer(layer.mediaType) && layer.urls?.length),
+    );
     return {
       mediaType,
       kind,

@@ -163,7 +163,8 @@ export class ManifestService {
   }
 
   async tags(repository: string, page: PageRequest): Promise<string[]> {
-    if (!(await this.#deps.meta.repositoryExists(repository))) throw new NameUnknownError(repository);
+    if (!(await this.#deps.meta.repositoryExists(repository)))
+      throw new NameUnknownError(repository);
     return this.#deps.meta.listTags(repository, page);
   }
 

@@ -29,7 +29,10 @@ export function createRegistry(
   const shared = { ...deps, events };
   return {
     blobs: new BlobService({ ...shared, log: deps.log.child({ category: "registry.blobs" }) }),
-    uploads: new UploadService({ ...shared, log: deps.log.child({ category: "registry.uploads" }) }),
+    uploads: new UploadService({
+      ...shared,
+      log: deps.log.child({ category: "registry.uploads" }),
+    }),
     manifests: new ManifestService(
       { ...shared, log: deps.log.child({ category: "registry.manifests" }) },
       { maxManifestBytes: options.maxManifestBytes, cacheBytes: options.manifestCacheBytes },

@@ -158,7 +158,11 @@ export class UploadService {
     return record;
   }
 
-  async #appendChecked(current: UploadStatus, body: Readable, options: AppendOptions): Promise<void> {
+  async #appendChecked(
+    current: UploadStatus,
+    body: Readable,
+    options: AppendOptions,
+  ): Promise<void> {
     const { range, length } = options;
     if (range) {
       if (range.start !== current.offset) {
@@ -168,7 +172,10 @@ export class UploadService {
         );
       }
       if (length !== undefined && range.end - range.start + 1 !== length) {
-        throw new RangeInvalidError("Content-Range does not match Content-Length", uploadHeaders(current));
+        throw new RangeInvalidError(
+          "Content-Range does not match Content-Length",
+          uploadHeaders(current),
+        );
       }
     }
     const state = await this.#hashState(current.id);

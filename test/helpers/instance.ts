@@ -75,7 +75,9 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
   child.stderr?.on("data", (d: Buffer) => {
     out += d.toString();
   });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
 
   const deadline = Date.now() + 30_000;
   for (;;) {

@@ -22,7 +22,9 @@ export function requestBody(c: Context): Readable {
   const { incoming } = bindings(c);
   if (incoming) return incoming;
   const body = c.req.raw.body;
-  return body ? Readable.fromWeb(body as import("node:stream/web").ReadableStream) : Readable.from([]);
+  return body
+    ? Readable.fromWeb(body as import("node:stream/web").ReadableStream)
+    : Readable.from([]);
 }
 
 /** The peer's socket address. */
@@ -44,8 +46,9 @@ export function sendStream(
     const body = head || !stream ? null : (Readable.toWeb(stream) as ReadableStream);
     return new Response(body, { status, headers });
   }
-  const all = { ...Object.fromEntries(c.res.headers), ...headers };
-  outgoing.writeHead(status, all);
+  // Touching c.res here would make Hono rewrap RESPONSE_ALREADY_SENT and write headers twice.
+  const base = (c.get("baseHeaders") ?? {}) as Record<string, string>;
+  outgoing.writeHead(status, { ...base, ...headers });
   if (head || !stream) {
     outgoing.end();
     return RESPONSE_ALREADY_SENT;
@@ -77,4 +80,10 @@ export async function readLimited(
 /** The request target exactly as the client sent it (before URL normalisation). */
 export function rawPath(c: Context): string {
   return bindings(c).incoming?.url ?? new URL(c.req.url).pathname;
+}
+
+/** The status actually sent, also for responses written straight to the socket. */
+export function sentStatus(c: Context): number {
+  const { outgoing } = bindings(c);
+  return outgoing?.headersSent ? outgoing.statusCode : c.res.status;
 }

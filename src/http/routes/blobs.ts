@@ -21,7 +21,11 @@ export function registerBlobRoutes(app: HttpApp, registry: Registry): void {
     const mount = c.req.query("mount");
     if (mount !== undefined) {
       const from = c.req.query("from");
-      const mounted = await blobs.mount(name, mount, from === undefined ? undefined : checkName(from));
+      const mounted = await blobs.mount(
+        name,
+        mount,
+        from === undefined ? undefined : checkName(from),
+      );
       if (mounted) return created(c, name, mounted.digest);
     }
     const digest = c.req.query("digest");

@@ -12,7 +12,11 @@ export function registerManifestRoutes(app: HttpApp, registry: Registry): void {
 
   app.get("/v2/:name{.+}/manifests/:reference", async (c) => {
     const name = repositoryOf(c);
-    const manifest = await manifests.get(name, c.req.param("reference"), parseAccept(c.req.header("accept")));
+    const manifest = await manifests.get(
+      name,
+      c.req.param("reference"),
+      parseAccept(c.req.header("accept")),
+    );
     const headers = {
       "Content-Type": manifest.mediaType,
       "Docker-Content-Digest": manifest.digest,
@@ -28,7 +32,12 @@ export function registerManifestRoutes(app: HttpApp, registry: Registry): void {
     const name = repositoryOf(c);
     const limit = manifests.maxManifestBytes;
     const bytes = await readLimited(c, limit, () => new ManifestTooLargeError(limit));
-    const stored = await manifests.put(name, c.req.param("reference"), bytes, c.req.header("content-type"));
+    const stored = await manifests.put(
+      name,
+      c.req.param("reference"),
+      bytes,
+      c.req.header("content-type"),
+    );
     c.header("Location", `/v2/${name}/manifests/${stored.digest}`);
     c.header("Docker-Content-Digest", stored.digest);
     if (stored.subject) c.header("OCI-Subject", stored.subject);
