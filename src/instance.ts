@@ -2,10 +2,17 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { AccessPolicy, AccountService } from "./accounts/index.ts";
 import type { Config } from "./config/index.ts";
-import { clientAddressResolver, createApp, listen, type RunningServer } from "./http/index.ts";
+import {
+  clientAddressResolver,
+  createApp,
+  listen,
+  type RunningServer,
+  TokenSigner,
+} from "./http/index.ts";
 import type { Logger } from "./log/index.ts";
-import { SqliteMetaStore } from "./meta/index.ts";
+import { SqliteAccountStore, SqliteDatabase, SqliteMetaStore } from "./meta/index.ts";
 import { createRegistry, type Registry } from "./registry/index.ts";
 import { FsBlobStore } from "./storage/index.ts";
 
@@ -15,6 +22,9 @@ export interface Instance {
   server: RunningServer;
   /** True when this start created the data directory's database. */
   firstStart: boolean;
+  accounts: AccountService;
+  /** True when this start created the configured administrator. */
+  adminCreated: boolean;
   stop(): Promise<void>;
 }
 
@@ -23,7 +33,17 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
   await mkdir(dataDir, { recursive: true });
   const dbPath = join(dataDir, "meta.db");
   const firstStart = !existsSync(dbPath);
-  const meta = new SqliteMetaStore({ path: dbPath });
+  const database = new SqliteDatabase(dbPath);
+  const meta = new SqliteMetaStore({ database });
+  const accounts = new AccountService(new SqliteAccountStore(database), {
+    refreshTokenDays: config.auth.refreshTokenDays,
+  });
+  let adminCreated = false;
+  if (config.admin.user && config.admin.password) {
+    adminCreated = await accounts.ensureAdmin(config.admin.user, config.admin.password);
+    if (adminCreated)
+      log.info({ category: "accounts", user: config.admin.user }, "administrator created");
+  }
   const blobs = await FsBlobStore.create({ root: dataDir });
   const registry = createRegistry(
     { blobs, meta, log },
@@ -32,9 +52,23 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
       manifestCacheBytes: config.registry.manifestCacheMegabytes * 1024 * 1024,
     },
   );
+  const publicUrl = new URL(config.publicUrl);
+  const auth = config.auth.enabled
+    ? {
+        signer: new TokenSigner({
+          issuer: config.publicUrl,
+          audience: publicUrl.host,
+          ttlSeconds: config.auth.tokenTtlSeconds,
+          keyFile: config.auth.keyFile ?? join(dataDir, "keys", "token-signing.pem"),
+        }),
+        accounts,
+        policy: new AccessPolicy(accounts.store),
+        challenge: { realm: `${config.publicUrl}/token`, service: publicUrl.host },
+      }
+    : undefined;
   const app = createApp(
     { registry, log },
-    { clientAddress: clientAddressResolver(config.server.trustProxy) },
+    { clientAddress: clientAddressResolver(config.server.trustProxy), auth },
   );
   const server = await listen(app, {
     port: config.port,
@@ -61,11 +95,14 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     registry,
     server,
     firstStart,
+    accounts,
+    adminCreated,
     async stop() {
       clearInterval(purgeTimer);
       await server.close(config.server.shutdownTimeoutSeconds * 1000);
       await blobs.close();
       await meta.close();
+      database.close();
     },
   };
 }

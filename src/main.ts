@@ -1,10 +1,14 @@
 /** The `flotilla` command: serve, and the operator's tools. */
 import { resolve } from "node:path";
 import { Command } from "commander";
+import { AccountError } from "./accounts/index.ts";
+import { registerAccountCommands } from "./cli/accounts.ts";
+import { UsageError } from "./cli/context.ts";
 import { welcomeText } from "./cli/welcome.ts";
 import { ConfigError, configKeys, loadConfig } from "./config/index.ts";
 import { startInstance } from "./instance.ts";
 import { createLogger } from "./log/index.ts";
+import { OciError } from "./registry/index.ts";
 
 const program = new Command()
   .name("flotilla")
@@ -22,6 +26,8 @@ program
     process.stderr.write(
       welcomeText(config, {
         firstStart: instance.firstStart,
+        authEnabled: config.auth.enabled,
+        admins: await instance.accounts.store.countAdmins(),
         dataDir: resolve(config.dataDir),
         port: instance.server.port,
       }),
@@ -65,9 +71,21 @@ program
     process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
   });
 
+registerAccountCommands(program);
+
 try {
   await program.parseAsync();
 } catch (error) {
+  // Mistakes at the terminal get one readable line and exit code 1, never a stack trace.
+  if (
+    error instanceof UsageError ||
+    error instanceof AccountError ||
+    error instanceof OciError ||
+    (error instanceof Error && error.constructor === Error)
+  ) {
+    process.stderr.write(`flotilla: ${error.message}\n`);
+    process.exit(1);
+  }
   if (error instanceof ConfigError) {
     process.stderr.write(`flotilla: ${error.message}\n`);
     process.exit(2);

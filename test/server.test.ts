@@ -46,14 +46,28 @@ describe("a running instance", () => {
     const out = flotilla.output();
     assert.match(out, new RegExp(`Flotilla is running at ${flotilla.url}`));
     assert.match(out, /first start/);
-    assert.match(
-      out,
-      new RegExp(
-        `skopeo copy --dest-tls-verify=false .* docker://127\\.0\\.0\\.1:${flotilla.port}/alice/app:1\\.0`,
-      ),
-    );
+    assert.match(out, /Access control is OFF/);
+    assert.match(out, new RegExp(`skopeo copy --dest-tls-verify=false .* docker://127\\.0\\.0\\.1:${flotilla.port}/alice/app:1\\.0`));
     assert.match(out, new RegExp(`docker pull 127\\.0\\.0\\.1:${flotilla.port}/alice/app:1\\.0`));
-    assert.match(out, /FLOTILLA_ADMIN_USER/);
+  });
+
+  it("tells how to create the administrator when there is none, and how to log in when there is", async () => {
+    const bare = await startInstance({ env: { FLOTILLA_AUTH_ENABLED: "true" } });
+    try {
+      assert.match(bare.output(), /No administrator yet/);
+      assert.match(bare.output(), /npx flotilla user add alice --admin/);
+      assert.match(bare.output(), /FLOTILLA_ADMIN_USER and FLOTILLA_ADMIN_PASSWORD/);
+    } finally {
+      await bare.dispose();
+    }
+    const managed = await startInstance({ auth: true });
+    try {
+      assert.doesNotMatch(managed.output(), /No administrator yet/);
+      assert.match(managed.output(), new RegExp(`docker login 127\\.0\\.0\\.1:${managed.port} -u admin`));
+      assert.match(managed.output(), new RegExp(`docker://127\\.0\\.0\\.1:${managed.port}/admin/app:1\\.0`));
+    } finally {
+      await managed.dispose();
+    }
   });
 
   it("logs structured lines with a request id that the error body repeats", async () => {

@@ -49,6 +49,16 @@ export const configSchema = z.strictObject({
       format: z.enum(["json", "pretty"]).default("json"),
     })
     .prefault({}),
+  auth: z
+    .strictObject({
+      /** Docker token authentication; off means anyone who reaches the port may push and delete. */
+      enabled: z.boolean().default(true),
+      tokenTtlSeconds: z.coerce.number().int().min(30).max(86_400).default(300),
+      refreshTokenDays: z.coerce.number().positive().default(30),
+      /** PEM file of the token signing key (Ed25519); default `<dataDir>/keys/token-signing.pem`. */
+      keyFile: z.string().min(1).optional(),
+    })
+    .prefault({}),
   admin: z
     .strictObject({
       user: z.string().min(1).optional(),

@@ -4,6 +4,12 @@ import { Hono } from "hono";
 import type { Logger } from "../log/index.ts";
 import { NameInvalidError, OciError, type Registry } from "../registry/index.ts";
 import { rawPath, sentStatus } from "./adapter/node.ts";
+import {
+  type AuthDeps,
+  openAuthMiddleware,
+  registerTokenRoutes,
+  tokenAuthMiddleware,
+} from "./auth/index.ts";
 import { handleError, ociErrorBody } from "./errors.ts";
 import { registerBaseRoutes } from "./routes/base.ts";
 import { registerBlobRoutes } from "./routes/blobs.ts";
@@ -13,6 +19,8 @@ import type { HttpApp, HttpContext, HttpEnv } from "./types.ts";
 export interface AppOptions {
   /** Decides which address to log as the client's (forwarded headers only from trusted proxies). */
   clientAddress?: (c: HttpContext) => string | undefined;
+  /** Docker token authentication; without it every request may do everything. */
+  auth?: AuthDeps;
 }
 
 export function createApp(
@@ -54,6 +62,13 @@ export function createApp(
     }
     await next();
   });
+
+  app.use("/v2/*", options.auth ? tokenAuthMiddleware(options.auth) : openAuthMiddleware());
+  app.use("/v2", options.auth ? tokenAuthMiddleware(options.auth) : openAuthMiddleware());
+  if (options.auth) {
+    const clientAddress = options.clientAddress ?? (() => undefined);
+    registerTokenRoutes(app, { ...options.auth, clientAddress });
+  }
 
   registerBaseRoutes(app, deps.registry);
   registerBlobRoutes(app, deps.registry);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import {
   createTestRegistry,
+  expectBlob,
   expectError,
   pushBlob,
   sha256,
@@ -148,7 +149,7 @@ describe("blob downloads", () => {
   });
 
   it("does not show a blob of another repository", async () => {
-    await expectError(await t.app.request(`/v2/bob/app/blobs/${digest}`), 404, "BLOB_UNKNOWN");
+    await expectError(t.app.request(`/v2/bob/app/blobs/${digest}`), 404, "BLOB_UNKNOWN");
     const head = await t.app.request(`/v2/bob/app/blobs/${digest}`, { method: "HEAD" });
     assert.equal(head.status, 404);
   });
@@ -160,7 +161,7 @@ describe("blob downloads", () => {
       "notadigest",
       "sha256:XYZ",
     ]) {
-      await expectError(await t.app.request(`/v2/${name}/blobs/${bad}`), 400, "DIGEST_INVALID");
+      await expectError(t.app.request(`/v2/${name}/blobs/${bad}`), 400, "DIGEST_INVALID");
     }
   });
 });
@@ -172,9 +173,9 @@ describe("blob delete", () => {
     await pushBlob(app, "other/app", "to delete");
     const res = await app.request(`/v2/${name}/blobs/${digest}`, { method: "DELETE" });
     assert.equal(res.status, 202);
-    await expectError(await app.request(`/v2/${name}/blobs/${digest}`), 404, "BLOB_UNKNOWN");
+    await expectError(app.request(`/v2/${name}/blobs/${digest}`), 404, "BLOB_UNKNOWN");
     await expectError(
-      await app.request(`/v2/${name}/blobs/${digest}`, { method: "DELETE" }),
+      app.request(`/v2/${name}/blobs/${digest}`, { method: "DELETE" }),
       404,
       "BLOB_UNKNOWN",
     );
@@ -187,7 +188,7 @@ describe("blob delete", () => {
   it("answers DIGEST_INVALID for a malformed digest", async () => {
     const { app } = await createTestRegistry();
     await expectError(
-      await app.request(`/v2/${name}/blobs/sha256:zz`, { method: "DELETE" }),
+      app.request(`/v2/${name}/blobs/sha256:zz`, { method: "DELETE" }),
       400,
       "DIGEST_INVALID",
     );
@@ -226,5 +227,45 @@ describe("empty blobs", () => {
     });
     await expectError(ranged, 416, "RANGE_INVALID");
     assert.equal(ranged.headers.get("Content-Range"), "bytes */0");
+  });
+});
+
+describe("cross-repository mount", () => {
+  it("with from= answers 201 and links the blob", async () => {
+    const { app } = await createTestRegistry();
+    const { digest } = await pushBlob(app, "source/repo", "shared layer");
+    const res = await app.request(`/v2/${name}/blobs/uploads/?mount=${digest}&from=source/repo`, {
+      method: "POST",
+    });
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get("Location"), `/v2/${name}/blobs/${digest}`);
+    assert.equal(res.headers.get("Docker-Content-Digest"), digest);
+    await expectBlob(app, name, digest, "shared layer");
+  });
+
+  it("without from= answers 201 when the registry holds the blob anywhere", async () => {
+    const { app } = await createTestRegistry();
+    const { digest } = await pushBlob(app, "source/repo", "anywhere");
+    const res = await app.request(`/v2/${name}/blobs/uploads/?mount=${digest}`, { method: "POST" });
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get("Docker-Content-Digest"), digest);
+    await expectBlob(app, name, digest, "anywhere");
+  });
+
+  it("of an unknown blob, or from a repository without it, falls back to a 202 upload", async () => {
+    const { app } = await createTestRegistry();
+    const { digest } = await pushBlob(app, "source/repo", "elsewhere");
+    const cases = [
+      `?mount=${sha256("never pushed")}&from=source/repo`,
+      `?mount=${sha256("never pushed")}`,
+      `?mount=${digest}&from=empty/repo`,
+    ];
+    for (const query of cases) {
+      const res = await app.request(`/v2/${name}/blobs/uploads/${query}`, { method: "POST" });
+      assert.equal(res.status, 202, query);
+      assert.ok(res.headers.get("Location")?.startsWith(`/v2/${name}/blobs/uploads/`), query);
+      assert.ok(res.headers.get("Docker-Upload-UUID"), query);
+    }
+    await expectError(app.request(`/v2/${name}/blobs/${digest}`), 404, "BLOB_UNKNOWN");
   });
 });

@@ -96,6 +96,27 @@ export function withBody(
   };
 }
 
+/** Starts an upload (POST) and returns its Location. */
+export async function startUpload(app: HttpApp, name: string): Promise<string> {
+  const res = await app.request(`/v2/${name}/blobs/uploads/`, { method: "POST" });
+  assert.equal(res.status, 202);
+  const location = res.headers.get("Location");
+  assert.ok(location, "upload Location");
+  return location;
+}
+
+/** Appends `query` (e.g. `digest=...`) to an upload Location that may already carry a query. */
+export function withQuery(location: string, query: string): string {
+  return `${location}${location.includes("?") ? "&" : "?"}${query}`;
+}
+
+/** Asserts that GET of a blob in `name` answers 200 with `content`. */
+export async function expectBlob(app: HttpApp, name: string, digest: string, content: string) {
+  const res = await app.request(`/v2/${name}/blobs/${digest}`);
+  assert.equal(res.status, 200, `blob ${digest} in ${name}`);
+  assert.equal(await res.text(), content);
+}
+
 /** Pushes a blob monolithically (POST ?digest=) and checks it was created. */
 export async function pushBlob(
   app: HttpApp,
@@ -224,10 +245,11 @@ export interface OciErrorEntry {
 
 /** Asserts the response is an OCI error with `status` and `code`, and returns the first error. */
 export async function expectError(
-  res: Response,
+  response: Response | Promise<Response>,
   status: number,
   code: string,
 ): Promise<OciErrorEntry> {
+  const res = await response;
   const text = await res.text();
   assert.equal(res.status, status, `expected ${status} ${code}, got ${res.status} ${text}`);
   const body = JSON.parse(text) as { errors: OciErrorEntry[] };
@@ -235,6 +257,13 @@ export async function expectError(
   const first = body.errors[0] as OciErrorEntry;
   assert.equal(first.code, code, text);
   return first;
+}
+
+/** The first OCI error code of a response, after checking the body's shape. */
+export async function errorCode(res: Response): Promise<string> {
+  const body: unknown = await res.json();
+  assertErrorShape(body);
+  return (body as { errors: OciErrorEntry[] }).errors[0]?.code ?? "";
 }
 
 /** Asserts `{errors:[{code, message, detail}]}` with string code and message. */

@@ -70,4 +70,47 @@ export const migrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: "accounts, organizations, tokens, visibility",
+    sql: `
+      CREATE TABLE namespaces (
+        name TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('user', 'org')),
+        default_visibility TEXT NOT NULL DEFAULT 'public' CHECK (default_visibility IN ('public', 'private')),
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE users (
+        name TEXT PRIMARY KEY REFERENCES namespaces(name) ON DELETE CASCADE,
+        password_hash TEXT NOT NULL,
+        admin INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE members (
+        org TEXT NOT NULL REFERENCES namespaces(name) ON DELETE CASCADE,
+        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('owner', 'maintainer', 'reader')),
+        PRIMARY KEY (org, user)
+      ) WITHOUT ROWID;
+      CREATE INDEX members_user ON members(user);
+
+      CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('personal', 'refresh')),
+        name TEXT NOT NULL,
+        scope TEXT NOT NULL CHECK (scope IN ('pull', 'push', 'admin')),
+        secret_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER,
+        last_used_at INTEGER
+      ) WITHOUT ROWID;
+      CREATE INDEX tokens_user ON tokens(user, kind);
+
+      ALTER TABLE repositories ADD COLUMN visibility TEXT CHECK (visibility IN ('public', 'private'));
+    `,
+  },
 ];

@@ -1,6 +1,6 @@
 /** MetaStore on SQLite through `node:sqlite` (no native build), WAL and full fsync. */
-import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { migrations } from "./migrations.ts";
+import type { StatementSync } from "node:sqlite";
+import { SqliteDatabase } from "./sqlite-database.ts";
 import type { ManifestRecord, ManifestReference, MetaStore, Page, UploadRecord } from "./types.ts";
 
 interface ManifestRow {
@@ -15,63 +15,32 @@ interface ManifestRow {
 }
 
 export interface SqliteMetaStoreOptions {
-  /** Database file, or ":memory:". */
-  path: string;
+  /** Database file, or ":memory:"; ignored when `database` is given. */
+  path?: string;
+  /** An open database shared with other stores (accounts). */
+  database?: SqliteDatabase;
 }
 
 export class SqliteMetaStore implements MetaStore {
-  readonly #db: DatabaseSync;
-  readonly #statements = new Map<string, StatementSync>();
+  readonly database: SqliteDatabase;
+  readonly #owned: boolean;
 
   constructor(options: SqliteMetaStoreOptions) {
-    this.#db = new DatabaseSync(options.path, { enableForeignKeyConstraints: true });
-    this.#db.exec("PRAGMA journal_mode = WAL");
-    this.#db.exec("PRAGMA synchronous = FULL");
-    this.#db.exec("PRAGMA busy_timeout = 5000");
-    this.#migrate();
+    this.#owned = options.database === undefined;
+    this.database = options.database ?? new SqliteDatabase(options.path ?? ":memory:");
   }
 
   /** Schema version after migrations ran. */
   get schemaVersion(): number {
-    const row = this.#db.prepare("SELECT max(version) AS v FROM schema_migrations").get();
-    return Number(row?.v ?? 0);
-  }
-
-  #migrate(): void {
-    this.#db.exec(
-      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-    );
-    const current = this.schemaVersion;
-    for (const migration of migrations) {
-      if (migration.version <= current) continue;
-      this.#transaction(() => {
-        this.#db.exec(migration.sql);
-        this.#db
-          .prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
-          .run(migration.version, migration.name, Date.now());
-      });
-    }
+    return this.database.schemaVersion;
   }
 
   #sql(text: string): StatementSync {
-    let statement = this.#statements.get(text);
-    if (!statement) {
-      statement = this.#db.prepare(text);
-      this.#statements.set(text, statement);
-    }
-    return statement;
+    return this.database.sql(text);
   }
 
   #transaction<T>(work: () => T): T {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      const result = work();
-      this.#db.exec("COMMIT");
-      return result;
-    } catch (error) {
-      this.#db.exec("ROLLBACK");
-      throw error;
-    }
+    return this.database.transaction(work);
   }
 
   #ensureRepository(name: string): void {
@@ -128,6 +97,14 @@ export class SqliteMetaStore implements MetaStore {
       "DELETE FROM repository_blobs WHERE repository = ? AND digest = ?",
     ).run(repository, digest);
     return Number(result.changes) > 0;
+  }
+
+  async repositoriesWithBlob(digest: string, limit: number): Promise<string[]> {
+    return this.#sql(
+      "SELECT repository FROM repository_blobs WHERE digest = ? ORDER BY repository LIMIT ?",
+    )
+      .all(digest, limit)
+      .map((row) => String(row.repository));
   }
 
   async putManifest(
@@ -247,19 +224,11 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async check(): Promise<string[]> {
-    const problems: string[] = [];
-    for (const row of this.#db.prepare("PRAGMA integrity_check").all()) {
-      const message = String(Object.values(row)[0]);
-      if (message !== "ok") problems.push(message);
-    }
-    for (const row of this.#db.prepare("PRAGMA foreign_key_check").all()) {
-      problems.push(`foreign key violation in ${String(row.table)} row ${String(row.rowid)}`);
-    }
-    return problems;
+    return this.database.check();
   }
 
   async close(): Promise<void> {
-    if (this.#db.isOpen) this.#db.close();
+    if (this.#owned) this.database.close();
   }
 }
 

@@ -12,6 +12,9 @@ export function runMetaStoreSuite(name: string, factory: () => Promise<MetaStore
       await meta.linkBlob("a/app", d(1), 10);
       assert.equal(await meta.linkedBlobSize("a/app", d(1)), 10);
       assert.equal(await meta.linkedBlobSize("b/app", d(1)), undefined);
+      await meta.linkBlob("b/app", d(1), 10);
+      assert.deepEqual(await meta.repositoriesWithBlob(d(1), 10), ["a/app", "b/app"]);
+      assert.equal(await meta.unlinkBlob("b/app", d(1)), true);
       assert.equal(await meta.blobSize(d(1)), 10);
       assert.equal(await meta.unlinkBlob("a/app", d(1)), true);
       assert.equal(await meta.unlinkBlob("a/app", d(1)), false);

@@ -44,6 +44,8 @@ export interface BlobMeta {
   /** Size of a blob known anywhere in the registry. */
   blobSize(digest: string): Promise<number | undefined>;
   unlinkBlob(repository: string, digest: string): Promise<boolean>;
+  /** Up to `limit` repositories a blob is linked into. */
+  repositoriesWithBlob(digest: string, limit: number): Promise<string[]>;
 }
 
 export interface ManifestMeta {

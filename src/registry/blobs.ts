@@ -43,24 +43,24 @@ export class BlobService {
     }
   }
 
-  /**
-   * Links an existing blob into `repository` (cross-repository mount). Without `from`, any blob the
-   * registry holds may be mounted; returns undefined when the blob cannot be mounted.
-   */
+  /** Links a blob that `from` holds into `repository` (cross-repository mount); undefined if it cannot. */
   async mount(
     repository: string,
     digest: string,
-    from?: string,
+    from: string,
   ): Promise<{ digest: string; size: number } | undefined> {
     parseDigest(digest);
-    const size =
-      from === undefined
-        ? await this.#deps.meta.blobSize(digest)
-        : await this.#deps.meta.linkedBlobSize(from, digest);
+    const size = await this.#deps.meta.linkedBlobSize(from, digest);
     if (size === undefined) return undefined;
     if (!(await this.#deps.blobs.stat(digest))) return undefined;
     await this.#deps.meta.linkBlob(repository, digest, size);
     return { digest, size };
+  }
+
+  /** Repositories that hold a blob (mount candidates when a client names no source). */
+  async holders(digest: string): Promise<string[]> {
+    parseDigest(digest);
+    return this.#deps.meta.repositoriesWithBlob(digest, 50);
   }
 
   /** Unlinks a blob from the repository; the bytes stay until garbage collection. */

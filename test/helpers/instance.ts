@@ -30,6 +30,11 @@ export interface InstanceOptions {
   env?: Record<string, string>;
   keepData?: boolean;
   args?: string[];
+  /**
+   * Token authentication with an administrator (`admin` / `admin-secret-1`). Off by default: tests
+   * about clients and the OCI API run against an open registry (`auth.enabled: false`).
+   */
+  auth?: boolean;
   /** How to tell the instance is up (default: GET /v2/ over plain HTTP answers 200 or 401). */
   ready?: () => Promise<boolean>;
 }
@@ -48,6 +53,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The administrator of instances started with `auth: true`. */
+export const admin = { user: "admin", password: "admin-secret-1" };
+
 export async function startInstance(options: InstanceOptions = {}): Promise<Instance> {
   const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "flotilla-test-")));
@@ -63,6 +71,9 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
         FLOTILLA_DATA_DIR: dataDir,
         FLOTILLA_PUBLIC_URL: url,
         FLOTILLA_LOG_LEVEL: process.env.FLOTILLA_LOG_LEVEL ?? "warn",
+        ...(options.auth
+          ? { FLOTILLA_ADMIN_USER: admin.user, FLOTILLA_ADMIN_PASSWORD: admin.password }
+          : { FLOTILLA_AUTH_ENABLED: "false" }),
         ...options.env,
       },
       stdio: ["ignore", "pipe", "pipe"],

@@ -10,22 +10,18 @@ import {
 } from "../../registry/index.ts";
 import { requestBody, sendStream } from "../adapter/node.ts";
 import { parseContentRange, parseLength, parseRange } from "../headers.ts";
-import type { HttpApp } from "../types.ts";
-import { repositoryOf } from "./repository.ts";
+import type { HttpApp, HttpEnv } from "../types.ts";
+import { repositoryFor } from "./repository.ts";
 
 export function registerBlobRoutes(app: HttpApp, registry: Registry): void {
   const { blobs, uploads } = registry;
 
-  const startUpload = async (c: Context) => {
-    const name = repositoryOf(c);
+  const startUpload = async (c: Context<HttpEnv>) => {
+    const name = await repositoryFor(c, "push");
     const mount = c.req.query("mount");
     if (mount !== undefined) {
-      const from = c.req.query("from");
-      const mounted = await blobs.mount(
-        name,
-        mount,
-        from === undefined ? undefined : checkName(from),
-      );
+      const source = await mountSource(c, registry, mount, c.req.query("from"));
+      const mounted = source ? await blobs.mount(name, mount, source) : undefined;
       if (mounted) return created(c, name, mounted.digest);
     }
     const digest = c.req.query("digest");
@@ -40,13 +36,13 @@ export function registerBlobRoutes(app: HttpApp, registry: Registry): void {
   app.post("/v2/:name{.+}/blobs/uploads", startUpload);
 
   app.get("/v2/:name{.+}/blobs/uploads/:id", async (c) => {
-    const status = await uploads.status(repositoryOf(c), c.req.param("id"));
+    const status = await uploads.status(await repositoryFor(c, "push"), c.req.param("id"));
     return c.body(null, 204, uploadHeaders(status));
   });
 
   app.patch("/v2/:name{.+}/blobs/uploads/:id", async (c) => {
     const status = await uploads.append(
-      repositoryOf(c),
+      await repositoryFor(c, "push"),
       c.req.param("id"),
       requestBody(c),
       chunkOptions(c),
@@ -55,7 +51,7 @@ export function registerBlobRoutes(app: HttpApp, registry: Registry): void {
   });
 
   app.put("/v2/:name{.+}/blobs/uploads/:id", async (c) => {
-    const name = repositoryOf(c);
+    const name = await repositoryFor(c, "push");
     const digest = c.req.query("digest");
     if (!digest) throw new BlobUploadInvalidError("the digest query parameter is required");
     parseDigest(digest);
@@ -72,12 +68,12 @@ export function registerBlobRoutes(app: HttpApp, registry: Registry): void {
   });
 
   app.delete("/v2/:name{.+}/blobs/uploads/:id", async (c) => {
-    await uploads.cancel(repositoryOf(c), c.req.param("id"));
+    await uploads.cancel(await repositoryFor(c, "push"), c.req.param("id"));
     return c.body(null, 204);
   });
 
   app.get("/v2/:name{.+}/blobs/:digest", async (c) => {
-    const name = repositoryOf(c);
+    const name = await repositoryFor(c, "pull");
     const { digest, size } = await blobs.stat(name, c.req.param("digest"));
     const etag = `"${digest}"`;
     const headers: Record<string, string> = {
@@ -106,9 +102,30 @@ export function registerBlobRoutes(app: HttpApp, registry: Registry): void {
   });
 
   app.delete("/v2/:name{.+}/blobs/:digest", async (c) => {
-    await blobs.delete(repositoryOf(c), c.req.param("digest"));
+    await blobs.delete(await repositoryFor(c, "delete"), c.req.param("digest"));
     return c.body(null, 202);
   });
+}
+
+/**
+ * The repository to mount from: `from` when the caller may pull it, or without `from` any
+ * repository holding the blob that the caller may pull. Undefined means "upload it instead".
+ */
+async function mountSource(
+  c: Context<HttpEnv>,
+  registry: Registry,
+  digest: string,
+  from: string | undefined,
+): Promise<string | undefined> {
+  const access = c.get("access");
+  if (from !== undefined) {
+    checkName(from);
+    return (await access.canPull(from)) ? from : undefined;
+  }
+  for (const holder of await registry.blobs.holders(digest)) {
+    if (await access.canPull(holder)) return holder;
+  }
+  return undefined;
 }
 
 function created(c: Context, name: string, digest: string): Response {

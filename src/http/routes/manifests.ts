@@ -1,17 +1,16 @@
 /** Manifests by tag or digest, tags list and referrers. */
-import type { Context } from "hono";
 import { ManifestTooLargeError, type Registry } from "../../registry/index.ts";
 import { readLimited } from "../adapter/node.ts";
 import { parseAccept } from "../headers.ts";
 import { pageOf, setNextLink } from "../pagination.ts";
 import type { HttpApp } from "../types.ts";
-import { repositoryOf } from "./repository.ts";
+import { repositoryFor } from "./repository.ts";
 
 export function registerManifestRoutes(app: HttpApp, registry: Registry): void {
   const { manifests } = registry;
 
   app.get("/v2/:name{.+}/manifests/:reference", async (c) => {
-    const name = repositoryOf(c);
+    const name = await repositoryFor(c, "pull");
     const manifest = await manifests.get(
       name,
       c.req.param("reference"),
@@ -29,7 +28,7 @@ export function registerManifestRoutes(app: HttpApp, registry: Registry): void {
   });
 
   app.put("/v2/:name{.+}/manifests/:reference", async (c) => {
-    const name = repositoryOf(c);
+    const name = await repositoryFor(c, "push");
     const limit = manifests.maxManifestBytes;
     const bytes = await readLimited(c, limit, () => new ManifestTooLargeError(limit));
     const stored = await manifests.put(
@@ -45,12 +44,12 @@ export function registerManifestRoutes(app: HttpApp, registry: Registry): void {
   });
 
   app.delete("/v2/:name{.+}/manifests/:reference", async (c) => {
-    await manifests.delete(repositoryOf(c), c.req.param("reference"));
+    await manifests.delete(await repositoryFor(c, "delete"), c.req.param("reference"));
     return c.body(null, 202);
   });
 
-  app.get("/v2/:name{.+}/tags/list", async (c: Context) => {
-    const name = repositoryOf(c);
+  app.get("/v2/:name{.+}/tags/list", async (c) => {
+    const name = await repositoryFor(c, "pull");
     const page = pageOf(c);
     const tags = await manifests.tags(name, page);
     setNextLink(c, `/v2/${name}/tags/list`, page, tags);
@@ -58,7 +57,7 @@ export function registerManifestRoutes(app: HttpApp, registry: Registry): void {
   });
 
   app.get("/v2/:name{.+}/referrers/:digest", async (c) => {
-    const name = repositoryOf(c);
+    const name = await repositoryFor(c, "pull");
     const artifactType = c.req.query("artifactType") || undefined;
     const index = await manifests.referrers(name, c.req.param("digest"), artifactType);
     if (artifactType !== undefined) c.header("OCI-Filters-Applied", "artifactType");
