@@ -75,18 +75,33 @@ export function createApp(
   registerManifestRoutes(app, deps.registry);
 
   app.all("/v2/*", (c) => {
-    const known = /\/(manifests|blobs|tags|referrers)\//.test(c.req.path);
-    const error = known
-      ? new OciError("METHOD_UNKNOWN", `${c.req.method} is not allowed here`)
-      : new OciError("NAME_UNKNOWN", "no such API endpoint");
-    return c.json(
-      ociErrorBody(error.code, error.message, undefined, c.get("requestId")),
-      error.status as 404,
-    );
+    const allow = allowedMethods(c.req.path);
+    if (!allow) throw new OciError("NAME_UNKNOWN", "no such API endpoint");
+    throw new OciError("UNSUPPORTED", `${c.req.method} is not allowed here`, {
+      status: 405,
+      headers: { Allow: allow },
+    });
+  });
+  app.all("/v2", () => {
+    throw new OciError("UNSUPPORTED", "only GET and HEAD are allowed here", {
+      status: 405,
+      headers: { Allow: "GET, HEAD" },
+    });
   });
   app.notFound((c) =>
     c.json(ociErrorBody("NOT_FOUND", "not found", undefined, c.get("requestId") ?? ""), 404),
   );
   app.onError(handleError);
   return app;
+}
+
+/** The methods an API path answers to (for 405 responses), or undefined for unknown paths. */
+function allowedMethods(path: string): string | undefined {
+  if (/^\/v2\/(_catalog)?$/.test(path)) return "GET, HEAD";
+  if (/\/blobs\/uploads\/?$/.test(path)) return "POST";
+  if (/\/blobs\/uploads\/[^/]+$/.test(path)) return "GET, PATCH, PUT, DELETE";
+  if (/\/blobs\/[^/]+$/.test(path)) return "GET, HEAD, DELETE";
+  if (/\/manifests\/[^/]*$/.test(path)) return "GET, HEAD, PUT, DELETE";
+  if (/\/(tags\/list|referrers\/[^/]+)$/.test(path)) return "GET, HEAD";
+  return undefined;
 }

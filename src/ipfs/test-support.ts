@@ -1,18 +1,14 @@
 /** Test helpers for the IPFS extension: deterministic bytes and temporary blob files. */
-import { createHash } from "node:crypto";
+import { createCipheriv, createHash } from "node:crypto";
 import { mkdir, mkdtemp, open, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** Deterministic pseudo-random bytes (sha256 in counter mode), different for each `seed`. */
+/** Deterministic pseudo-random bytes (an AES-CTR keystream), different for each `seed`. */
 export function patternBytes(size: number, seed = "flotilla"): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let counter = 0;
-  for (let at = 0; at < size; at += 32) {
-    const block = createHash("sha256").update(`${seed}:${counter++}`).digest();
-    block.copy(out, at, 0, Math.min(32, size - at));
-  }
-  return out;
+  const key = createHash("sha256").update(seed).digest().subarray(0, 16);
+  const cipher = createCipheriv("aes-128-ctr", key, Buffer.alloc(16));
+  return Buffer.concat([cipher.update(Buffer.alloc(size)), cipher.final()]);
 }
 
 /** Splits bytes into pieces of uneven sizes, as a network stream would deliver them. */

@@ -5,7 +5,7 @@ import { pipeline as pipe, type Readable, Transform, Writable } from "node:strea
 import { pipeline } from "node:stream/promises";
 import type { Logger } from "../log/index.ts";
 import type { MetaStore } from "../meta/index.ts";
-import type { BlobStore } from "../storage/index.ts";
+import { type BlobStore, UploadNotFoundError } from "../storage/index.ts";
 import { newHash, parseDigest } from "./digest.ts";
 import {
   BlobUploadInvalidError,
@@ -139,8 +139,10 @@ export class UploadService {
   }
 
   async cancel(repository: string, id: string): Promise<void> {
-    await this.#record(repository, id);
-    await this.#discard(id);
+    await this.#exclusive(id, async () => {
+      await this.#record(repository, id);
+      await this.#discard(id);
+    });
   }
 
   /** Removes uploads untouched since `before` (ms since epoch); returns how many went. */
@@ -225,13 +227,22 @@ export class UploadService {
     await this.#deps.meta.deleteUpload(id);
   }
 
+  /**
+   * One request at a time per upload. An upload that vanished underneath (cancelled or expired by
+   * another process) reads as unknown, never as a server error.
+   */
   async #exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {
     if (this.#busy.has(id)) {
-      throw new BlobUploadInvalidError("another request is writing to this upload");
+      throw new BlobUploadInvalidError("another request is using this upload");
     }
     this.#busy.add(id);
     try {
       return await work();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (error instanceof UploadNotFoundError || code === "ENOENT")
+        throw new BlobUploadUnknownError(id);
+      throw error;
     } finally {
       this.#busy.delete(id);
     }

@@ -4,7 +4,13 @@ import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { BlobNotFoundError, type BlobStat, type BlobStore, type ByteRange } from "./types.ts";
+import {
+  BlobNotFoundError,
+  type BlobStat,
+  type BlobStore,
+  type ByteRange,
+  UploadNotFoundError,
+} from "./types.ts";
 
 /** 1 MiB reads: Node's 64 KiB default more than halves download throughput. */
 const readChunk = 1 << 20;
@@ -92,7 +98,9 @@ export class FsBlobStore implements BlobStore {
     source: Readable,
     options: { signal?: AbortSignal } = {},
   ): Promise<number> {
-    const handle = await open(this.#uploadPath(id), "a");
+    // "r+" rather than "a": an upload cancelled meanwhile must not be brought back to life.
+    const handle = await this.#openUpload(id, "r+");
+    const start = (await handle.stat()).size;
     const fd = handle.fd;
     let written = 0;
     let sinceSync = 0;
@@ -107,7 +115,7 @@ export class FsBlobStore implements BlobStore {
         callback(null, chunk);
       },
     });
-    const sink = createWriteStream("", { fd, autoClose: false, highWaterMark: readChunk });
+    const sink = createWriteStream("", { fd, start, autoClose: false, highWaterMark: readChunk });
     try {
       await pipeline(source, counter, sink, { signal: options.signal });
     } finally {
@@ -120,6 +128,14 @@ export class FsBlobStore implements BlobStore {
     return createReadStream(this.#uploadPath(id), { highWaterMark: readChunk });
   }
 
+  async #openUpload(id: string, flags: string) {
+    try {
+      return await open(this.#uploadPath(id), flags);
+    } catch (error) {
+      throw isNotFound(error) ? new UploadNotFoundError(id) : error;
+    }
+  }
+
   async commitUpload(id: string, digest: string): Promise<void> {
     const source = this.#uploadPath(id);
     const target = this.blobPath(digest);
@@ -127,7 +143,7 @@ export class FsBlobStore implements BlobStore {
       await rm(source, { force: true });
       return;
     }
-    const handle = await open(source, "r+");
+    const handle = await this.#openUpload(id, "r+");
     try {
       await handle.sync();
     } finally {

@@ -26,10 +26,11 @@ export interface UploadWriter {
   uploadSize(id: string): Promise<number | undefined>;
   /**
    * Appends a stream to an upload. Resolves with the bytes written; on error or abort the upload
-   * keeps whatever reached the file, and `uploadSize` tells how much that is.
+   * keeps whatever reached the file, and `uploadSize` tells how much that is. Throws
+   * UploadNotFoundError when the upload does not exist (also for `commitUpload`).
    */
   appendUpload(id: string, source: Readable, options?: { signal?: AbortSignal }): Promise<number>;
-  /** Reads the upload's bytes back (to rebuild a digest after a restart). */
+  /** Reads the upload's bytes back (to rebuild a digest after a restart); ENOENT if it is gone. */
   readUpload(id: string): Readable;
   /** Makes an upload durable and moves it into place as `digest`; a no-op copy if it exists. */
   commitUpload(id: string, digest: string): Promise<void>;
@@ -57,5 +58,14 @@ export class BlobNotFoundError extends Error {
     super(`blob ${digest} not found in storage`);
     this.digest = digest;
     this.name = "BlobNotFoundError";
+  }
+}
+
+export class UploadNotFoundError extends Error {
+  readonly id: string;
+  constructor(id: string) {
+    super(`upload ${id} not found in storage`);
+    this.name = "UploadNotFoundError";
+    this.id = id;
   }
 }

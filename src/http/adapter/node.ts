@@ -42,13 +42,13 @@ export function sendStream(
   const { outgoing } = bindings(c);
   const head = c.req.method === "HEAD";
   if (head || !stream) stream?.destroy();
+  // Touching c.res here would make Hono rewrap RESPONSE_ALREADY_SENT and write headers twice.
+  const all = { ...((c.get("baseHeaders") ?? {}) as Record<string, string>), ...headers };
   if (!outgoing) {
     const body = head || !stream ? null : (Readable.toWeb(stream) as ReadableStream);
-    return new Response(body, { status, headers });
+    return new Response(body, { status, headers: all });
   }
-  // Touching c.res here would make Hono rewrap RESPONSE_ALREADY_SENT and write headers twice.
-  const base = (c.get("baseHeaders") ?? {}) as Record<string, string>;
-  outgoing.writeHead(status, { ...base, ...headers });
+  outgoing.writeHead(status, all);
   if (head || !stream) {
     outgoing.end();
     return RESPONSE_ALREADY_SENT;
