@@ -25,7 +25,7 @@ import {
   startDistribution,
   startFlotilla,
 } from "./lib/registries.ts";
-import { type MetricDef, renderTable } from "./lib/report.ts";
+import { type MetricDef, median, renderTable } from "./lib/report.ts";
 
 const ACCEPT = [
   "application/vnd.oci.image.manifest.v1+json",
@@ -61,6 +61,7 @@ const config = {
   runs: opts.runs ? Number(opts.runs) : short ? 1 : 3,
   loadSeconds: opts.duration ? Number(opts.duration) : short ? 3 : 10,
   warmupSeconds: short ? 1 : 2,
+  getsPerRun: short ? 1 : 3,
   connections: 50,
 };
 
@@ -115,7 +116,8 @@ const details: MetricDef[] = [
   { key: "uploadPut", label: "upload: PUT (body) time", unit: "s", better: "lower" },
   { key: "manifestP50", label: "manifest GET latency p50", unit: "ms", better: "lower" },
   { key: "manifestP99", label: "manifest GET latency p99", unit: "ms", better: "lower" },
-  { key: "idleRss", label: "RSS idle after start", unit: "MB", better: "lower" },
+  { key: "idleRss", label: "RSS at start of run (idle)", unit: "MB", better: "lower" },
+  { key: "rssBeforePush", label: "RSS right before push large", unit: "MB", better: "lower" },
   { key: "rssAfterPush", label: "RSS right after push large", unit: "MB", better: "lower" },
 ];
 
@@ -199,16 +201,15 @@ async function curl(args: string[]): Promise<{
   body: string;
   time: number;
   size: number;
+  /** curl's exit code and message when the transfer failed (e.g. 18: body cut short). */
+  error?: string;
 }> {
   const marker = "\n__CURL__";
-  const result = await run("curl", [
-    "-sS",
-    "-D",
-    "-",
-    "-w",
-    `${marker} %{http_code} %{time_total} %{size_download}`,
-    ...args,
-  ]);
+  const result = await run(
+    "curl",
+    ["-sS", "-D", "-", "-w", `${marker} %{http_code} %{time_total} %{size_download}`, ...args],
+    { allowFailure: true },
+  );
   const at = result.stdout.lastIndexOf(marker);
   const [status = "0", time = "0", size = "0"] = result.stdout
     .slice(at + marker.length)
@@ -239,11 +240,14 @@ async function curl(args: string[]): Promise<{
     body: response.slice(bodyStart).replace(/^\r?\n\r?\n/, ""),
     time: Number(time),
     size: Number(size),
+    error: result.code === 0 ? undefined : `curl exit ${result.code}: ${result.stderr.trim()}`,
   };
 }
 
 function describe(method: string, url: string, res: Awaited<ReturnType<typeof curl>>): string {
-  return `${method} ${url} -> ${res.status} ${JSON.stringify(res.headers)} ${res.body.slice(0, 500)}`;
+  const body = res.body ? ` body ${JSON.stringify(res.body.slice(0, 500))}` : "";
+  const error = res.error ? ` (${res.error}; ${res.size} bytes received)` : "";
+  return `${method} ${url} -> ${res.status} ${JSON.stringify(res.headers)}${body}${error}`;
 }
 
 /** POST to start an upload, then PUT the whole body with ?digest= (monolithic). */
@@ -255,7 +259,7 @@ async function upload(
 ): Promise<{ post: number; put: number }> {
   const start = `${registry.url}/v2/${repo}/blobs/uploads/`;
   const post = await curl(["-X", "POST", "-H", "Content-Length: 0", start]);
-  if (post.status !== 202 || !post.headers.location) {
+  if (post.error || post.status !== 202 || !post.headers.location) {
     throw new Error(`expected 202 with Location: ${describe("POST", start, post)}`);
   }
   let location = post.headers.location;
@@ -270,7 +274,8 @@ async function upload(
     file,
     target,
   ]);
-  if (put.status !== 201) throw new Error(`expected 201: ${describe("PUT", target, put)}`);
+  if (put.error || put.status !== 201)
+    throw new Error(`expected 201: ${describe("PUT", target, put)}`);
   const echoed = put.headers["docker-content-digest"];
   if (echoed && echoed !== digest) throw new Error(`PUT answered digest ${echoed}, sent ${digest}`);
   return { post: post.time, put: put.time };
@@ -279,10 +284,8 @@ async function upload(
 async function download(registry: Registry, repo: string, digest: string, size: number) {
   const url = `${registry.url}/v2/${repo}/blobs/${digest}`;
   const res = await curl(["-L", "-o", "/dev/null", url]);
-  if (res.status !== 200 || res.size !== size) {
-    throw new Error(
-      `expected 200 with ${size} bytes, got ${res.size}: ${describe("GET", url, res)}`,
-    );
+  if (res.error || res.status !== 200 || res.size !== size) {
+    throw new Error(`expected 200 with ${size} bytes: ${describe("GET", url, res)}`);
   }
   return res.time;
 }
@@ -373,6 +376,7 @@ async function benchRegistry(
       const sampled = await stopSampling();
       const after = await memory(pid);
       sample.peakRss = mb(Math.max(sampled, reset ? after.hwm : 0, before.rss));
+      sample.rssBeforePush = mb(before.rss);
       sample.rssAfterPush = mb(after.rss);
     }
   });
@@ -406,8 +410,13 @@ async function benchRegistry(
   if (uploaded) {
     sample["background.blobUpload"] = (await waitIdle(pid)).cpu;
     await phase(registry, runIndex, sample, "blobDownload", async () => {
-      sample.blobDownload =
-        mb(data.blob.size) / (await download(registry, blobRepo, data.blob.digest, data.blob.size));
+      // Several GETs per run (the blob is in the page cache for both); the median counts.
+      const rates: number[] = [];
+      for (let i = 0; i < config.getsPerRun; i++) {
+        const seconds = await download(registry, blobRepo, data.blob.digest, data.blob.size);
+        rates.push(mb(data.blob.size) / seconds);
+      }
+      sample.blobDownload = median(rates) ?? 0;
     });
     if (runIndex === 0) {
       await phase(registry, runIndex, sample, "verifyBlob", () =>

@@ -47,7 +47,12 @@ describe("a running instance", () => {
     assert.match(out, new RegExp(`Flotilla is running at ${flotilla.url}`));
     assert.match(out, /first start/);
     assert.match(out, /Access control is OFF/);
-    assert.match(out, new RegExp(`skopeo copy --dest-tls-verify=false .* docker://127\\.0\\.0\\.1:${flotilla.port}/alice/app:1\\.0`));
+    assert.match(
+      out,
+      new RegExp(
+        `skopeo copy --dest-tls-verify=false .* docker://127\\.0\\.0\\.1:${flotilla.port}/alice/app:1\\.0`,
+      ),
+    );
     assert.match(out, new RegExp(`docker pull 127\\.0\\.0\\.1:${flotilla.port}/alice/app:1\\.0`));
   });
 
@@ -63,8 +68,14 @@ describe("a running instance", () => {
     const managed = await startInstance({ auth: true });
     try {
       assert.doesNotMatch(managed.output(), /No administrator yet/);
-      assert.match(managed.output(), new RegExp(`docker login 127\\.0\\.0\\.1:${managed.port} -u admin`));
-      assert.match(managed.output(), new RegExp(`docker://127\\.0\\.0\\.1:${managed.port}/admin/app:1\\.0`));
+      assert.match(
+        managed.output(),
+        new RegExp(`docker login 127\\.0\\.0\\.1:${managed.port} -u admin`),
+      );
+      assert.match(
+        managed.output(),
+        new RegExp(`docker://127\\.0\\.0\\.1:${managed.port}/admin/app:1\\.0`),
+      );
     } finally {
       await managed.dispose();
     }

@@ -149,7 +149,10 @@ describe("podman and buildah", { skip, timeout: 300_000 }, () => {
       `docker://${remote}`,
     ]);
     const pushed = (await readFile(digestFile, "utf8")).trim();
-    const raw = await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${remote}`], work.path);
+    const raw = await skopeo(
+      ["inspect", "--raw", "--tls-verify=false", `docker://${remote}`],
+      work.path,
+    );
     assert.equal(sha256(raw.stdout), pushed);
 
     const tags = await http(`${instance.url}/v2/e2e/podman/tags/list`);

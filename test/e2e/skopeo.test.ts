@@ -192,9 +192,7 @@ describe("skopeo", { skip, timeout: 300_000 }, () => {
     const layout = await readLayout(back);
     assert.equal(layout.entries[0]?.digest, built.index.digest);
     assert.equal(layout.entries[0]?.mediaType, MEDIA_TYPES.index);
-    const expected = new Map(
-      [built.index, ...built.blobs].map((b) => [b.digest, b.size] as const),
-    );
+    const expected = new Map([built.index, ...built.blobs].map((b) => [b.digest, b.size] as const));
     assert.deepEqual(layout.blobs, expected);
 
     // A single-platform pull picks the arm64 child out of the index.

@@ -59,7 +59,9 @@ describe("umoci", { skip, timeout: 300_000 }, () => {
       (e) => e.annotations?.["org.opencontainers.image.ref.name"] === "v1",
     )?.digest;
     assert.ok(manifestDigest);
-    const stat = JSON.parse((await umoci("stat", "--image", `${layout}:v1`, "--json")).stdout) as Stat;
+    const stat = JSON.parse(
+      (await umoci("stat", "--image", `${layout}:v1`, "--json")).stdout,
+    ) as Stat;
     const layerDigests = stat.history.flatMap((h) => (h.layer ? [h.layer.digest] : []));
     assert.equal(layerDigests.length, 2);
 
@@ -112,8 +114,12 @@ describe("umoci", { skip, timeout: 300_000 }, () => {
     await writeFile(join(bundle, "rootfs", "etc", "version"), "2\n");
     await umoci("repack", "--image", `${layout}:v2`, bundle);
 
-    const before = JSON.parse((await umoci("stat", "--image", `${layout}:v1`, "--json")).stdout) as Stat;
-    const after = JSON.parse((await umoci("stat", "--image", `${layout}:v2`, "--json")).stdout) as Stat;
+    const before = JSON.parse(
+      (await umoci("stat", "--image", `${layout}:v1`, "--json")).stdout,
+    ) as Stat;
+    const after = JSON.parse(
+      (await umoci("stat", "--image", `${layout}:v2`, "--json")).stdout,
+    ) as Stat;
     const oldLayers = before.history.flatMap((h) => (h.layer ? [h.layer.digest] : []));
     const newLayers = after.history.flatMap((h) => (h.layer ? [h.layer.digest] : []));
     assert.deepEqual(newLayers.slice(0, oldLayers.length), oldLayers);
