@@ -1,5 +1,5 @@
 /** Reading, mounting and deleting blobs within a repository. */
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import type { Logger } from "../log/index.ts";
 import type { MetaStore } from "../meta/index.ts";
 import { BlobNotFoundError, type BlobStore, type ByteRange } from "../storage/index.ts";
@@ -34,6 +34,20 @@ export class BlobService {
     await this.stat(repository, digest);
     try {
       return await this.#deps.blobs.open(digest, range);
+    } catch (error) {
+      if (error instanceof BlobNotFoundError) {
+        this.#deps.log.error({ repository, digest }, "blob is linked but missing from storage");
+        throw new BlobUnknownError(digest);
+      }
+      throw error;
+    }
+  }
+
+  /** Writes a blob visible in the repository (whole or one range) to `out`, without ending it. */
+  async serve(repository: string, digest: string, out: Writable, range?: ByteRange): Promise<void> {
+    await this.stat(repository, digest);
+    try {
+      await this.#deps.blobs.serve(digest, out, range);
     } catch (error) {
       if (error instanceof BlobNotFoundError) {
         this.#deps.log.error({ repository, digest }, "blob is linked but missing from storage");

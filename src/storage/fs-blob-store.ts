@@ -1,9 +1,18 @@
 /** Blobs on the local filesystem: `blobs/<alg>/<2 hex>/<hex>`, uploads in `uploads/<id>`. */
-import { createReadStream, createWriteStream, fdatasync } from "node:fs";
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  fdatasync,
+  fstat,
+  open as openCallback,
+} from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type Readable, Transform } from "node:stream";
+import { type Readable, Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { promisify } from "node:util";
+import { sendFileRange } from "./file-sender.ts";
 import {
   BlobNotFoundError,
   type BlobStat,
@@ -12,8 +21,12 @@ import {
   UploadNotFoundError,
 } from "./types.ts";
 
-/** 1 MiB reads: Node's 64 KiB default more than halves download throughput. */
+/** 1 MiB reads: Node's 64 KiB default more than halves throughput. */
 const readChunk = 1 << 20;
+/** Downloads read 4 MiB at a time: fewer thread-pool round trips, ~2 GB/s from the page cache. */
+const downloadChunk = 4 << 20;
+const openFd = promisify(openCallback);
+const fstatFd = promisify(fstat);
 /** Flush to disk in the background every so often, so the final fsync has little left to do. */
 const syncEvery = 64 << 20;
 const uploadId = /^[A-Za-z0-9_-]{1,128}$/;
@@ -67,16 +80,35 @@ export class FsBlobStore implements BlobStore {
 
   async open(digest: string, range?: ByteRange): Promise<Readable> {
     const path = this.blobPath(digest);
-    const handle = await open(path, "r").catch((error: unknown) => {
+    // A numeric fd, not a FileHandle: streams over FileHandles go through the promise API and
+    // serve about half as fast.
+    const fd = await openFd(path, "r").catch((error: unknown) => {
       throw isNotFound(error) ? new BlobNotFoundError(digest) : error;
     });
     return createReadStream("", {
-      fd: handle,
-      highWaterMark: readChunk,
+      fd,
+      highWaterMark: downloadChunk,
       start: range?.start,
       end: range?.end,
       autoClose: true,
     });
+  }
+
+  async serve(digest: string, out: Writable, range?: ByteRange): Promise<void> {
+    const path = this.blobPath(digest);
+    const fd = await openFd(path, "r").catch((error: unknown) => {
+      throw isNotFound(error) ? new BlobNotFoundError(digest) : error;
+    });
+    let end = range?.end;
+    if (end === undefined) {
+      try {
+        end = (await fstatFd(fd)).size - 1;
+      } catch (error) {
+        closeSync(fd);
+        throw error;
+      }
+    }
+    await sendFileRange(fd, range?.start ?? 0, end, out);
   }
 
   async createUpload(id: string): Promise<void> {

@@ -1,5 +1,5 @@
 /** Blob storage, split by capability as distribution splits it: stat, serve, ingest, delete. */
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 
 export interface ByteRange {
   /** First byte, inclusive. */
@@ -17,6 +17,14 @@ export interface BlobReader {
   stat(digest: string): Promise<BlobStat | undefined>;
   /** A stream of the blob's bytes (or of one range of them). Throws BlobNotFoundError. */
   open(digest: string, range?: ByteRange): Promise<Readable>;
+}
+
+export interface BlobServer {
+  /**
+   * Writes a blob (or one range of it) to `out` without ending it; the fast path for downloads.
+   * Throws BlobNotFoundError before writing anything when the blob is missing.
+   */
+  serve(digest: string, out: Writable, range?: ByteRange): Promise<void>;
 }
 
 export interface UploadWriter {
@@ -48,7 +56,7 @@ export interface BlobLister {
   listBlobs(): AsyncIterable<string>;
 }
 
-export interface BlobStore extends BlobReader, UploadWriter, BlobWriter, BlobLister {
+export interface BlobStore extends BlobReader, BlobServer, UploadWriter, BlobWriter, BlobLister {
   close(): Promise<void>;
 }
 

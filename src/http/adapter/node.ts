@@ -4,9 +4,10 @@
  * the web Request/Response.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Readable } from "node:stream";
+import { PassThrough, Readable, type Writable } from "node:stream";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Context } from "hono";
+import type { Logger } from "../../log/index.ts";
 
 interface NodeBindings {
   incoming?: IncomingMessage;
@@ -32,30 +33,41 @@ export function remoteAddress(c: Context): string | undefined {
   return bindings(c).incoming?.socket.remoteAddress;
 }
 
-/** Sends a stream as the response body; HEAD requests get the headers only. */
-export function sendStream(
+/**
+ * Sends a response whose body `write` produces straight onto the socket (blob downloads); HEAD
+ * requests get the headers only. A failure after the headers went out cuts the connection, so a
+ * client never takes a short body for a whole one.
+ */
+export async function sendBody(
   c: Context,
   status: number,
   headers: Record<string, string>,
-  stream: Readable | undefined,
-): Response {
+  write: ((out: Writable) => Promise<void>) | undefined,
+): Promise<Response> {
   const { outgoing } = bindings(c);
-  const head = c.req.method === "HEAD";
-  if (head || !stream) stream?.destroy();
+  const body = c.req.method === "HEAD" ? undefined : write;
   // Touching c.res here would make Hono rewrap RESPONSE_ALREADY_SENT and write headers twice.
   const all = { ...((c.get("baseHeaders") ?? {}) as Record<string, string>), ...headers };
   if (!outgoing) {
-    const body = head || !stream ? null : (Readable.toWeb(stream) as ReadableStream);
-    return new Response(body, { status, headers: all });
+    if (!body) return new Response(null, { status, headers: all });
+    const pass = new PassThrough();
+    body(pass).then(
+      () => pass.end(),
+      (error) => pass.destroy(error),
+    );
+    return new Response(Readable.toWeb(pass) as ReadableStream, { status, headers: all });
   }
   outgoing.writeHead(status, all);
-  if (head || !stream) {
-    outgoing.end();
-    return RESPONSE_ALREADY_SENT;
+  if (body) {
+    try {
+      await body(outgoing);
+    } catch (error) {
+      outgoing.destroy();
+      (c.get("log") as Logger | undefined)?.warn({ err: error }, "download cut short");
+      return RESPONSE_ALREADY_SENT;
+    }
   }
-  stream.on("error", () => outgoing.destroy());
-  outgoing.on("close", () => stream.destroy());
-  stream.pipe(outgoing);
+  outgoing.end();
   return RESPONSE_ALREADY_SENT;
 }
 

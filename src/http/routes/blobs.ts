@@ -8,7 +8,7 @@ import {
   type Registry,
   uploadHeaders,
 } from "../../registry/index.ts";
-import { requestBody, sendStream } from "../adapter/node.ts";
+import { requestBody, sendBody } from "../adapter/node.ts";
 import { parseContentRange, parseLength, parseRange } from "../headers.ts";
 import type { HttpApp, HttpEnv } from "../types.ts";
 import { repositoryFor } from "./repository.ts";
@@ -83,7 +83,7 @@ export function registerBlobRoutes(app: HttpApp, registry: Registry): void {
       "Accept-Ranges": "bytes",
       "Cache-Control": "max-age=31536000",
     };
-    if (c.req.header("if-none-match") === etag) return sendStream(c, 304, headers, undefined);
+    if (c.req.header("if-none-match") === etag) return sendBody(c, 304, headers, undefined);
     const rangeHeader = c.req.header("range");
     const range = rangeHeader ? parseRange(rangeHeader, size) : undefined;
     if (range === "unsatisfiable") {
@@ -97,8 +97,7 @@ export function registerBlobRoutes(app: HttpApp, registry: Registry): void {
     } else {
       headers["Content-Length"] = String(size);
     }
-    const stream = c.req.method === "HEAD" ? undefined : await blobs.open(name, digest, range);
-    return sendStream(c, range ? 206 : 200, headers, stream);
+    return sendBody(c, range ? 206 : 200, headers, (out) => blobs.serve(name, digest, out, range));
   });
 
   app.delete("/v2/:name{.+}/blobs/:digest", async (c) => {
