@@ -112,7 +112,7 @@ export class ZeroCopyBlockstore implements Blockstore {
   }
 
   async *get(cid: CID, options: { signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
-    const local = await this.#readLocal(cid, options, this.#verifyReads);
+    const local = await this.#readLocal(cid, options);
     if (local) {
       yield local;
       return;
@@ -161,15 +161,11 @@ export class ZeroCopyBlockstore implements Blockstore {
     return { digest, offset: 0, length: size };
   }
 
-  async #readLocal(
-    cid: CID,
-    options: { signal?: AbortSignal },
-    verify: boolean,
-  ): Promise<Uint8Array | undefined> {
+  async #readLocal(cid: CID, options: { signal?: AbortSignal }): Promise<Uint8Array | undefined> {
     const where = await this.#locate(cid);
     if (!where || where instanceof Uint8Array) return where;
     const bytes = await this.#blobs.read(where.digest, where.offset, where.length, options);
-    if (verify && bytes && !blockMatches(cid, bytes)) {
+    if (this.#verifyReads && bytes && !blockMatches(cid, bytes)) {
       throw new BlockHashMismatchError(cid, `${where.digest} at ${where.offset}`);
     }
     return bytes;

@@ -1,4 +1,4 @@
-import { runCidIndexSuite } from "./cid-index-suite.ts";
 import { MemoryCidIndex } from "./memory-cid-index.ts";
+import { runCidIndexSuite } from "./suite.ts";
 
 runCidIndexSuite("memory", async () => new MemoryCidIndex());

@@ -62,7 +62,8 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
     process.execPath,
-    [join(root, "src/main.ts"), ...(options.args ?? ["serve"])],
+    // The same V8 flag `npm start` uses (package.json), so tests and benchmarks see what operators run.
+    ["--max-semi-space-size=2", join(root, "src/main.ts"), ...(options.args ?? ["serve"])],
     {
       cwd: root,
       env: {

@@ -1,0 +1,36 @@
+/** The IPFS extension: zero-copy UnixFS import, the blockstore Helia serves from, and the node. */
+export {
+  BlockHashMismatchError,
+  blockMatches,
+  UnsupportedHashError,
+  ZeroCopyBlockstore,
+  type ZeroCopyBlockstoreDeps,
+  type ZeroCopyBlockstoreOptions,
+  type ZeroCopyPutOptions,
+} from "./blockstore.ts";
+export { type BlockGetter, fetchFile, MalformedDagError, NotAFileError } from "./fetch.ts";
+export { FsBlobRangeReader, TruncatedBlobError } from "./fs-range-reader.ts";
+export {
+  chunkSize,
+  cidFromSha256Digest,
+  ImportSizeError,
+  importBlob,
+  maxLinksPerNode,
+  sha256DigestOfRawCid,
+} from "./importer.ts";
+export { MemoryCidIndex } from "./memory-cid-index.ts";
+export {
+  BlockUnavailableError,
+  createIpfsNode,
+  type FetchOptions,
+  type IpfsNode,
+  type IpfsNodeOptions,
+} from "./node.ts";
+export type {
+  BlobRangeReader,
+  BlockLocation,
+  CidIndex,
+  DagNode,
+  ImportedDag,
+  LeafLocation,
+} from "./types.ts";

@@ -1,0 +1,204 @@
+/**
+ * The IPFS node inside the Flotilla process: Helia (light) with libp2p over TCP, noise, yamux,
+ * identify and bitswap. By default it listens on every interface at a free port and talks only to
+ * the configured peers; public bootstrap and the DHT are opt-in (`publicNetwork`).
+ */
+import { withBitswap } from "@helia/bitswap";
+import { withLibp2pLight } from "@helia/libp2p";
+import { bootstrap } from "@libp2p/bootstrap";
+import { identify } from "@libp2p/identify";
+import type { PeerId } from "@libp2p/interface";
+import { kadDHT, removePrivateAddressesMapper } from "@libp2p/kad-dht";
+import { noise } from "@libp2p/noise";
+import { ping } from "@libp2p/ping";
+import { tcp } from "@libp2p/tcp";
+import { yamux } from "@libp2p/yamux";
+import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
+import { FsDatastore } from "datastore-fs";
+import { createHeliaLight } from "helia";
+import type { Blockstore } from "interface-blockstore";
+import type { CID } from "multiformats/cid";
+import * as raw from "multiformats/codecs/raw";
+import type { Logger } from "../log/index.ts";
+import { fetchFile } from "./fetch.ts";
+
+/** Kubo's default bootstrap peers, dialled only when `publicNetwork` is on. */
+const publicBootstrappers = [
+  "/dnsaddr/bootstrap.libp2p.io/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN",
+  "/dnsaddr/bootstrap.libp2p.io/p2p/QmbLHAnMoJPWSCR5Zhtx6BHJX9KiKNN6tpvbUcqanj75Nb",
+  "/dnsaddr/bootstrap.libp2p.io/p2p/QmcZf59bWwK5XFi76CZX8cbJ4BhTzzA3gU1ZjYZcYW3dwt",
+  "/ip4/104.131.131.82/tcp/4001/p2p/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ",
+];
+
+/**
+ * A paused yamux stream still receives up to one window of data, and yamux aborts the stream if
+ * that overflows its read buffer; with the defaults (16 MiB window, 4 MiB buffer) bitswap messages
+ * carrying 1 MiB blocks got dropped under load and their wants were never answered.
+ */
+const yamuxStreamOptions = { maxStreamWindowSize: 8 << 20, maxReadBufferLength: 16 << 20 };
+
+export class BlockUnavailableError extends Error {
+  constructor(cid: CID, timeoutMs: number) {
+    super(`no peer sent a valid block ${cid} within ${timeoutMs} ms`);
+    this.name = "BlockUnavailableError";
+  }
+}
+
+export interface IpfsNodeOptions {
+  /** Serves our blocks; a ZeroCopyBlockstore, so fetched leaves can pass through unstored. */
+  blockstore: Blockstore;
+  /** Where the node keeps its identity key and peer records. */
+  datastoreDir: string;
+  /** Listen multiaddrs (default: every IPv4 interface, a free TCP port). */
+  listen?: string[];
+  /** Multiaddrs of peers to stay connected to. */
+  peers?: string[];
+  /** Join the public IPFS network: bootstrap peers and the Amino DHT. */
+  publicNetwork?: boolean;
+  logger: Logger;
+  /** How often to redial configured peers that are not connected (default 10 s). */
+  redialIntervalMs?: number;
+  /** Blocks requested ahead while fetching a file (default 16). */
+  fetchWindow?: number;
+  /** Gives up on a block no peer sent within this time (default 30 s). */
+  blockTimeoutMs?: number;
+}
+
+export interface FetchOptions {
+  signal?: AbortSignal;
+  /** Keep fetched leaves in the blockstore (default false: the caller stores the blob). */
+  keepLeaves?: boolean;
+}
+
+export interface IpfsNode {
+  /** This node's peer id, as a string (`12D3Koo…`). */
+  readonly peerId: string;
+  /** Addresses peers can dial, each ending in `/p2p/<peerId>`. */
+  multiaddrs(): string[];
+  /** Peer ids of the peers connected now. */
+  peers(): string[];
+  /** Dials a peer once (configured peers are also redialled in the background). */
+  connect(address: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Streams a file's bytes in order, from local blocks or from peers, each block verified. */
+  fetch(cid: CID, options?: FetchOptions): AsyncGenerator<Uint8Array>;
+  stop(): Promise<void>;
+}
+
+/** Starts an IPFS node with Flotilla's fixed libp2p stack. */
+export async function createIpfsNode(options: IpfsNodeOptions): Promise<IpfsNode> {
+  const log = options.logger.child({ category: "ipfs.node" });
+  const datastore = new FsDatastore(options.datastoreDir);
+  await datastore.open();
+  const publicNetwork = options.publicNetwork ?? false;
+  const helia = withBitswap(
+    withLibp2pLight(createHeliaLight({ blockstore: options.blockstore, datastore }), {
+      addresses: { listen: options.listen?.length ? options.listen : ["/ip4/0.0.0.0/tcp/0"] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux({ streamOptions: yamuxStreamOptions })],
+      peerDiscovery: publicNetwork ? [bootstrap({ list: publicBootstrappers })] : [],
+      services: {
+        identify: identify(),
+        ping: ping(),
+        ...(publicNetwork
+          ? {
+              dht: kadDHT({
+                protocol: "/ipfs/kad/1.0.0",
+                peerInfoMapper: removePrivateAddressesMapper,
+              }),
+            }
+          : {}),
+      },
+    }),
+  );
+  try {
+    await helia.start();
+  } catch (error) {
+    await datastore.close();
+    throw error;
+  }
+  const libp2p = helia.libp2p;
+  const peerId = libp2p.peerId.toString();
+  log.info(
+    { peerId, addresses: libp2p.getMultiaddrs().map(String), publicNetwork },
+    "IPFS node started",
+  );
+
+  const configured = (options.peers ?? []).map((address) => multiaddr(address));
+  const isConnected = (address: Multiaddr) => {
+    const id = address.getComponents().findLast((part) => part.name === "p2p")?.value;
+    if (id) return libp2p.getPeers().some((peer: PeerId) => peer.toString() === id);
+    const plain = address.toString();
+    return libp2p.getConnections().some((connection) => {
+      const remote = connection.remoteAddr.toString();
+      return remote === plain || remote.startsWith(`${plain}/p2p/`);
+    });
+  };
+  const unreachable = new Set<string>();
+  let dialing = false;
+  const dialConfigured = async () => {
+    if (dialing) return;
+    dialing = true;
+    try {
+      await Promise.all(
+        configured
+          .filter((address) => !isConnected(address))
+          .map(async (address) => {
+            const peer = address.toString();
+            try {
+              await libp2p.dial(address, { signal: AbortSignal.timeout(10_000) });
+              unreachable.delete(peer);
+              log.info({ peer }, "connected to peer");
+            } catch (err) {
+              // Warn once per outage; the redial loop keeps trying quietly.
+              if (!unreachable.has(peer))
+                log.warn({ peer, err: String(err) }, "peer not reachable");
+              unreachable.add(peer);
+            }
+          }),
+      );
+    } finally {
+      dialing = false;
+    }
+  };
+  await dialConfigured();
+  const redial = setInterval(() => void dialConfigured(), options.redialIntervalMs ?? 10_000);
+  redial.unref();
+
+  const blockTimeoutMs = options.blockTimeoutMs ?? 30_000;
+  const local = helia.blockstore;
+  return {
+    peerId,
+    multiaddrs: () => libp2p.getMultiaddrs().map(String),
+    peers: () => libp2p.getPeers().map(String),
+    async connect(address, connectOptions = {}) {
+      await libp2p.dial(multiaddr(address), connectOptions);
+    },
+    fetch(cid, fetchOptions = {}) {
+      const getBlock = async (block: CID, blockOptions: { signal: AbortSignal }) => {
+        const signal = AbortSignal.any([blockOptions.signal, AbortSignal.timeout(blockTimeoutMs)]);
+        // Helia passes these options on to the blockstore's put of a block it got from a peer;
+        // `transient` makes ZeroCopyBlockstore check the leaf and keep none of it, since the
+        // caller stores the blob itself. Helia has already checked the block against its CID.
+        const transient = block.code === raw.code && !fetchOptions.keepLeaves;
+        const getOptions = { signal, transient };
+        const parts: Uint8Array[] = [];
+        try {
+          for await (const part of local.get(block, getOptions)) parts.push(part);
+        } catch (error) {
+          if (blockOptions.signal.aborted) throw error;
+          if (signal.aborted) throw new BlockUnavailableError(block, blockTimeoutMs);
+          throw error;
+        }
+        return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+      };
+      return fetchFile(getBlock, cid, { signal: fetchOptions.signal, window: options.fetchWindow });
+    },
+    async stop() {
+      clearInterval(redial);
+      await helia.stop();
+      await datastore.close();
+      log.info({ peerId }, "IPFS node stopped");
+    },
+  };
+}
