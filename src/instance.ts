@@ -11,6 +11,7 @@ import {
   type RunningServer,
   TokenSigner,
 } from "./http/index.ts";
+import { CidContent, type IpfsExtension, startIpfs } from "./ipfs/index.ts";
 import type { Logger } from "./log/index.ts";
 import { SqliteAccountStore, SqliteDatabase, SqliteMetaStore } from "./meta/index.ts";
 import { createRegistry, type Registry } from "./registry/index.ts";
@@ -23,6 +24,7 @@ export interface Instance {
   /** True when this start created the data directory's database. */
   firstStart: boolean;
   accounts: AccountService;
+  ipfs?: IpfsExtension;
   /** True when this start created the configured administrator. */
   adminCreated: boolean;
   stop(): Promise<void>;
@@ -66,8 +68,32 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
         challenge: { realm: `${config.publicUrl}/token`, service: publicUrl.host },
       }
     : undefined;
+  const ipfs = config.ipfs.enabled
+    ? await startIpfs(
+        { blobs, database, events: registry.events, log },
+        {
+          dataDir,
+          peers: config.ipfs.peers,
+          listen: config.ipfs.listen,
+          publicNetwork: config.ipfs.publicNetwork,
+        },
+      )
+    : undefined;
   const app = createApp(
-    { registry, log },
+    {
+      registry,
+      log,
+      ipfs: ipfs && {
+        extension: ipfs,
+        content: new CidContent({
+          ipfs,
+          blobs,
+          uploads: registry.uploads,
+          registryBlobs: registry.blobs,
+          log: log.child({ category: "ipfs.content" }),
+        }),
+      },
+    },
     { clientAddress: clientAddressResolver(config.server.trustProxy), auth },
   );
   const server = await listen(app, {
@@ -96,10 +122,12 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     server,
     firstStart,
     accounts,
+    ipfs,
     adminCreated,
     async stop() {
       clearInterval(purgeTimer);
       await server.close(config.server.shutdownTimeoutSeconds * 1000);
+      await ipfs?.stop();
       await blobs.close();
       await meta.close();
       database.close();

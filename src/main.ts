@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { AccountError } from "./accounts/index.ts";
 import { registerAccountCommands } from "./cli/accounts.ts";
 import { UsageError } from "./cli/context.ts";
+import { registerIpfsCommands } from "./cli/ipfs.ts";
 import { welcomeText } from "./cli/welcome.ts";
 import { ConfigError, configKeys, loadConfig } from "./config/index.ts";
 import { startInstance } from "./instance.ts";
@@ -72,6 +73,7 @@ program
   });
 
 registerAccountCommands(program);
+registerIpfsCommands(program);
 
 try {
   await program.parseAsync();

@@ -4,6 +4,7 @@ import type { AccountStore, Role, TokenRecord, TokenScope, Visibility } from "..
 import { NameInvalidError } from "../registry/index.ts";
 import { LoginLimiter } from "./login-limiter.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
+import { contentNamespace } from "./policy.ts";
 import { newSecret, parseSecret, personalPrefix, refreshPrefix, secretMatches } from "./secrets.ts";
 import type { AuthResult, Principal } from "./types.ts";
 
@@ -246,7 +247,10 @@ function usable(token: TokenRecord): boolean {
   );
 }
 
+const reservedNames = new Set([contentNamespace, "v2", "api", "token", "library"]);
+
 function checkNamespaceName(name: string): void {
+  if (reservedNames.has(name)) throw new AccountError(`the name "${name}" is reserved`);
   if (name.length > 64 || !namespaceGrammar.test(name)) {
     throw new NameInvalidError(
       name.slice(0, 64),

@@ -8,6 +8,9 @@ const scopeActions: Record<TokenScope, readonly Action[]> = {
   admin: allActions,
 };
 
+/** The namespace of content pulled by CID; no user or organization may take the name. */
+export const contentNamespace = "ipfs";
+
 /** The namespace a repository belongs to: its first path component. */
 export function namespaceOf(repository: string): string {
   return repository.split("/")[0] ?? repository;
@@ -25,6 +28,8 @@ export class AccessPolicy {
    * exist, so a private repository and a missing one look the same to them.
    */
   async actions(principal: Principal, repository: string): Promise<Set<Action>> {
+    // `ipfs/<cid>` is content-addressed: anyone may pull it, nobody pushes or deletes there.
+    if (namespaceOf(repository) === contentNamespace) return new Set(["pull"]);
     const cap = principal.scope ? scopeActions[principal.scope] : allActions;
     const granted = new Set<Action>();
     if (principal.admin) {
@@ -69,6 +74,7 @@ export class AccessPolicy {
 
   /** Public and existing; `fallback` is the namespace default when already known. */
   async isPublic(repository: string, fallback?: Visibility): Promise<boolean> {
+    if (namespaceOf(repository) === contentNamespace) return true;
     const own = await this.#accounts.repositoryVisibility(repository);
     if (own === undefined) return false;
     if (own !== null) return own === "public";

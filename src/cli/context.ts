@@ -17,6 +17,7 @@ export class UsageError extends Error {
 export interface CliContext {
   config: Config;
   accounts: AccountService;
+  database: SqliteDatabase;
   close(): void;
 }
 
@@ -29,7 +30,7 @@ export function openContext(configFile: string | undefined): CliContext {
   const accounts = new AccountService(new SqliteAccountStore(database), {
     refreshTokenDays: config.auth.refreshTokenDays,
   });
-  return { config, accounts, close: () => database.close() };
+  return { config, accounts, database, close: () => database.close() };
 }
 
 /** Reads a password from stdin (one line) or asks for it on the terminal without echo. */

@@ -67,8 +67,14 @@ export const configSchema = z.strictObject({
     .default({}),
   ipfs: z
     .strictObject({
+      /** The embedded IPFS node: every blob is also an IPFS object, shared with peers. */
+      enabled: z.boolean().default(true),
       /** Multiaddrs of IPFS peers to connect to (FLOTILLA_PEERS). */
       peers: z.array(z.string().min(1)).default([]),
+      /** libp2p listen multiaddrs; default every IPv4 interface on a free TCP port. */
+      listen: z.array(z.string().min(1)).default([]),
+      /** Join the public IPFS network (bootstrap peers, DHT). Off: only configured peers. */
+      publicNetwork: z.boolean().default(false),
     })
     .prefault({}),
 });

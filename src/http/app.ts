@@ -1,6 +1,7 @@
 /** The HTTP application: request ids and logs, the OCI routes, and one error handler. */
 import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
+import type { CidContent, IpfsExtension } from "../ipfs/index.ts";
 import type { Logger } from "../log/index.ts";
 import { NameInvalidError, OciError, type Registry } from "../registry/index.ts";
 import { rawPath, sentStatus } from "./adapter/node.ts";
@@ -13,6 +14,7 @@ import {
 import { handleError, ociErrorBody } from "./errors.ts";
 import { registerBaseRoutes } from "./routes/base.ts";
 import { registerBlobRoutes } from "./routes/blobs.ts";
+import { registerIpfsRoutes } from "./routes/ipfs.ts";
 import { registerManifestRoutes } from "./routes/manifests.ts";
 import type { HttpApp, HttpContext, HttpEnv } from "./types.ts";
 
@@ -24,7 +26,11 @@ export interface AppOptions {
 }
 
 export function createApp(
-  deps: { registry: Registry; log: Logger },
+  deps: {
+    registry: Registry;
+    log: Logger;
+    ipfs?: { extension: IpfsExtension; content: CidContent };
+  },
   options: AppOptions = {},
 ): HttpApp {
   const app = new Hono<HttpEnv>();
@@ -71,6 +77,13 @@ export function createApp(
   }
 
   registerBaseRoutes(app, deps.registry);
+  if (deps.ipfs) {
+    registerIpfsRoutes(app, {
+      registry: deps.registry,
+      ipfs: deps.ipfs.extension,
+      content: deps.ipfs.content,
+    });
+  }
   registerBlobRoutes(app, deps.registry);
   registerManifestRoutes(app, deps.registry);
 

@@ -8,6 +8,20 @@ export {
   type ZeroCopyBlockstoreOptions,
   type ZeroCopyPutOptions,
 } from "./blockstore.ts";
+export { CidContent, type CidManifest } from "./content.ts";
+export {
+  type DigestLookupHost,
+  type DigestResolver,
+  digestLookupProtocol,
+  InvalidDigestError,
+  isPlausibleRoot,
+  isSha256Digest,
+  type LookupDigestOptions,
+  lookupDigest,
+  type ServeDigestLookupsOptions,
+  serveDigestLookups,
+} from "./digest-lookup.ts";
+export { type IpfsExtension, startIpfs } from "./extension.ts";
 export { type BlockGetter, fetchFile, MalformedDagError, NotAFileError } from "./fetch.ts";
 export { FsBlobRangeReader, TruncatedBlobError } from "./fs-range-reader.ts";
 export {
@@ -25,7 +39,9 @@ export {
   type FetchOptions,
   type IpfsNode,
   type IpfsNodeOptions,
+  type PeerInfo,
 } from "./node.ts";
+export { SqliteCidIndex } from "./sqlite-cid-index.ts";
 export type {
   BlobRangeReader,
   BlockLocation,

@@ -20,6 +20,7 @@ import type { Blockstore } from "interface-blockstore";
 import type { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 import type { Logger } from "../log/index.ts";
+import { type DigestResolver, lookupDigest, serveDigestLookups } from "./digest-lookup.ts";
 import { fetchFile } from "./fetch.ts";
 
 /** Kubo's default bootstrap peers, dialled only when `publicNetwork` is on. */
@@ -62,6 +63,16 @@ export interface IpfsNodeOptions {
   fetchWindow?: number;
   /** Gives up on a block no peer sent within this time (default 30 s). */
   blockTimeoutMs?: number;
+  /** What this node answers when a peer asks for a blob digest's root CID (none: no answers). */
+  resolveDigest?: DigestResolver;
+  /** Bounds a digest lookup, asking or answering (default 5 s). */
+  digestLookupTimeoutMs?: number;
+}
+
+export interface PeerInfo {
+  peerId: string;
+  /** The address of one open connection to the peer. */
+  remoteAddress: string;
 }
 
 export interface FetchOptions {
@@ -81,6 +92,14 @@ export interface IpfsNode {
   connect(address: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** Streams a file's bytes in order, from local blocks or from peers, each block verified. */
   fetch(cid: CID, options?: FetchOptions): AsyncGenerator<Uint8Array>;
+  /**
+   * Asks connected peers for the UnixFS root CID of a blob (`sha256:<hex>`); undefined when none
+   * knows it in time. Only a hint: check the fetched bytes against the digest. Rejects on a
+   * malformed digest without using the network.
+   */
+  lookupDigest(digest: string, options?: { signal?: AbortSignal }): Promise<CID | undefined>;
+  /** The connected peers, with one remote address each. */
+  peersInfo(): PeerInfo[];
   stop(): Promise<void>;
 }
 
@@ -119,6 +138,13 @@ export async function createIpfsNode(options: IpfsNodeOptions): Promise<IpfsNode
   }
   const libp2p = helia.libp2p;
   const peerId = libp2p.peerId.toString();
+  const digestLookupTimeoutMs = options.digestLookupTimeoutMs ?? 5000;
+  if (options.resolveDigest) {
+    await serveDigestLookups(libp2p, options.resolveDigest, {
+      logger: options.logger,
+      timeoutMs: digestLookupTimeoutMs,
+    });
+  }
   log.info(
     { peerId, addresses: libp2p.getMultiaddrs().map(String), publicNetwork },
     "IPFS node started",
@@ -171,6 +197,15 @@ export async function createIpfsNode(options: IpfsNodeOptions): Promise<IpfsNode
     peerId,
     multiaddrs: () => libp2p.getMultiaddrs().map(String),
     peers: () => libp2p.getPeers().map(String),
+    peersInfo() {
+      const byPeer = new Map<string, PeerInfo>();
+      for (const connection of libp2p.getConnections()) {
+        const id = connection.remotePeer.toString();
+        if (connection.status !== "open" || byPeer.has(id)) continue;
+        byPeer.set(id, { peerId: id, remoteAddress: connection.remoteAddr.toString() });
+      }
+      return [...byPeer.values()];
+    },
     async connect(address, connectOptions = {}) {
       await libp2p.dial(multiaddr(address), connectOptions);
     },
@@ -193,6 +228,12 @@ export async function createIpfsNode(options: IpfsNodeOptions): Promise<IpfsNode
         return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
       };
       return fetchFile(getBlock, cid, { signal: fetchOptions.signal, window: options.fetchWindow });
+    },
+    lookupDigest(digest, lookupOptions = {}) {
+      return lookupDigest(libp2p, digest, {
+        signal: lookupOptions.signal,
+        timeoutMs: digestLookupTimeoutMs,
+      });
     },
     async stop() {
       clearInterval(redial);

@@ -113,4 +113,33 @@ export const migrations: Migration[] = [
       ALTER TABLE repositories ADD COLUMN visibility TEXT CHECK (visibility IN ('public', 'private'));
     `,
   },
+  {
+    version: 3,
+    name: "IPFS: digest to CID, leaf ranges and dag-pb nodes",
+    sql: `
+      CREATE TABLE ipfs_roots (
+        digest TEXT PRIMARY KEY,
+        root TEXT NOT NULL,
+        root_key TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX ipfs_roots_key ON ipfs_roots(root_key);
+
+      CREATE TABLE ipfs_leaves (
+        key TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        offset INTEGER NOT NULL,
+        length INTEGER NOT NULL,
+        PRIMARY KEY (key, digest)
+      ) WITHOUT ROWID;
+      CREATE INDEX ipfs_leaves_digest ON ipfs_leaves(digest);
+
+      CREATE TABLE ipfs_nodes (
+        key TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (key, digest)
+      ) WITHOUT ROWID;
+      CREATE INDEX ipfs_nodes_digest ON ipfs_nodes(digest);
+    `,
+  },
 ];

@@ -48,7 +48,9 @@ export async function sendBody(
   const body = c.req.method === "HEAD" ? undefined : write;
   // Touching c.res here would make Hono rewrap RESPONSE_ALREADY_SENT and write headers twice.
   const all = { ...((c.get("baseHeaders") ?? {}) as Record<string, string>), ...headers };
-  if (!outgoing) {
+  // Without a body (HEAD, 304) a plain Response is right; Hono rebuilds HEAD responses, which
+  // would lose the already-sent marker of a response written straight to the socket.
+  if (!outgoing || !body) {
     if (!body) return new Response(null, { status, headers: all });
     const pass = new PassThrough();
     body(pass).then(

@@ -1,0 +1,137 @@
+/** `flotilla ipfs`: CIDs of tags and digests, the node's peers, pinning images by CID. */
+import { type Command, Option } from "commander";
+import { SqliteCidIndex } from "../ipfs/sqlite-cid-index.ts";
+import { SqliteMetaStore } from "../meta/index.ts";
+import { checkName, isDigestReference } from "../registry/index.ts";
+import { openContext, printRows, UsageError } from "./context.ts";
+
+export function registerIpfsCommands(program: Command): void {
+  const json = new Option("--json", "print JSON for scripts");
+  const ipfs = program.command("ipfs").description("the embedded IPFS node");
+
+  ipfs
+    .command("cid <image>")
+    .description("CIDs of an image and its blobs: <repository>:<tag> or <repository>@<digest>")
+    .addOption(json)
+    .action(async (image: string, o: { json?: boolean }) => {
+      const context = openContext(program.opts().config);
+      try {
+        const { repository, reference } = splitImage(image);
+        const meta = new SqliteMetaStore({ database: context.database });
+        const index = new SqliteCidIndex(context.database);
+        const digest = isDigestReference(reference)
+          ? reference
+          : await meta.resolveTag(repository, reference);
+        if (!digest || !(await meta.getManifest(repository, digest)))
+          throw new UsageError(`no image ${image}`);
+        const cid = await index.rootOf(digest);
+        if (!cid)
+          throw new UsageError(
+            `${image} is not imported into IPFS yet (is the instance running with IPFS on?)`,
+          );
+        printRows(
+          [
+            {
+              digest,
+              cid: cid.toString(),
+              pull: `${new URL(context.config.publicUrl).host}/ipfs/${cid}`,
+            },
+          ],
+          Boolean(o.json),
+        );
+      } finally {
+        context.close();
+      }
+    });
+
+  ipfs
+    .command("peers")
+    .description("the running instance's IPFS peer id, addresses and connected peers")
+    .addOption(json)
+    .action(async (o: { json?: boolean }) => {
+      const info = await instanceJson(program.opts().config, "/api/v1/ipfs");
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(`peer id: ${info.peerId}\naddresses:\n`);
+      for (const a of info.addresses as string[]) process.stdout.write(`  ${a}\n`);
+      process.stdout.write(`connected peers (${(info.peers as string[]).length}):\n`);
+      for (const p of info.peers as string[]) process.stdout.write(`  ${p}\n`);
+    });
+
+  ipfs
+    .command("pin <cid>")
+    .description("fetch the image a CID names from peers and keep it here (as ipfs/<cid>)")
+    .action(async (cid: string) => {
+      const context = openContext(program.opts().config);
+      const base = context.config.publicUrl;
+      context.close();
+      const repository = `ipfs/${cid}`;
+      checkName(repository);
+      const accept = [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+      ].join(", ");
+      const seen = new Set<string>();
+      const pinManifest = async (reference: string): Promise<number> => {
+        const res = await fetch(`${base}/v2/${repository}/manifests/${reference}`, {
+          headers: { Accept: accept },
+        });
+        if (!res.ok)
+          throw new UsageError(
+            `cannot fetch ${repository}:${reference}: HTTP ${res.status} ${await res.text()}`,
+          );
+        const manifest = (await res.json()) as {
+          manifests?: Array<{ digest: string }>;
+          config?: { digest: string };
+          layers?: Array<{ digest: string }>;
+        };
+        let blobs = 0;
+        for (const child of manifest.manifests ?? []) blobs += await pinManifest(child.digest);
+        for (const blob of [manifest.config, ...(manifest.layers ?? [])]) {
+          if (!blob || seen.has(blob.digest)) continue;
+          seen.add(blob.digest);
+          const got = await fetch(`${base}/v2/${repository}/blobs/${blob.digest}`, {
+            method: "HEAD",
+          });
+          if (!got.ok) throw new UsageError(`cannot fetch blob ${blob.digest}: HTTP ${got.status}`);
+          blobs++;
+          process.stderr.write(`\rpinned ${blobs} blob(s)`);
+        }
+        return blobs;
+      };
+      const count = await pinManifest("latest");
+      process.stderr.write("\n");
+      process.stdout.write(`pinned ${cid}: ${count} blob(s) kept as ${repository}\n`);
+    });
+}
+
+function splitImage(image: string): { repository: string; reference: string } {
+  const at = image.indexOf("@");
+  if (at > 0) return { repository: checkName(image.slice(0, at)), reference: image.slice(at + 1) };
+  const colon = image.lastIndexOf(":");
+  if (colon > 0 && !image.slice(colon).includes("/")) {
+    return { repository: checkName(image.slice(0, colon)), reference: image.slice(colon + 1) };
+  }
+  return { repository: checkName(image), reference: "latest" };
+}
+
+async function instanceJson(
+  configFile: string | undefined,
+  path: string,
+): Promise<Record<string, unknown>> {
+  const context = openContext(configFile);
+  const url = `${context.config.publicUrl}${path}`;
+  context.close();
+  try {
+    const res = await fetch(url);
+    if (!res.ok) throw new UsageError(`${url} answered ${res.status}`);
+    return (await res.json()) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`cannot reach the instance at ${url}: is it running?`);
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * IPFS through the registry API: pull by CID (`<host>/ipfs/<cid>`, the layout nerdctl uses) and
+ * the CID of any tag or digest (`/v2/<name>/_flotilla/cid/<reference>`).
+ */
+import type { CidContent, IpfsExtension } from "../../ipfs/index.ts";
+import { checkName, type Registry } from "../../registry/index.ts";
+import { sendBody } from "../adapter/node.ts";
+import { parseRange } from "../headers.ts";
+import type { HttpApp, HttpContext } from "../types.ts";
+import { repositoryFor } from "./repository.ts";
+
+export interface IpfsRouteDeps {
+  registry: Registry;
+  ipfs: IpfsExtension;
+  content: CidContent;
+}
+
+export function registerIpfsRoutes(app: HttpApp, deps: IpfsRouteDeps): void {
+  const { content, registry } = deps;
+
+  /** `ipfs/<cid>`, validated and authorized for pulling (anyone may). */
+  const contentRepository = async (c: HttpContext) => {
+    const name = checkName(`ipfs/${c.req.param("cid")}`);
+    await c.get("access").require(name, "pull");
+    return { name, root: content.parseRoot(c.req.param("cid") ?? "") };
+  };
+
+  app.get("/v2/ipfs/:cid/manifests/:reference", async (c) => {
+    const { root } = await contentRepository(c);
+    const manifest = await content.manifest(root, c.req.param("reference"), c.req.raw.signal);
+    const headers = {
+      "Content-Type": manifest.mediaType,
+      "Docker-Content-Digest": manifest.digest,
+      ETag: `"${manifest.digest}"`,
+      "Content-Length": String(manifest.bytes.byteLength),
+    };
+    if (c.req.method === "HEAD") return c.body(null, 200, headers);
+    return c.body(manifest.bytes as Uint8Array<ArrayBuffer>, 200, headers);
+  });
+
+  app.get("/v2/ipfs/:cid/blobs/:digest", async (c) => {
+    const { name, root } = await contentRepository(c);
+    const digest = c.req.param("digest");
+    const size = await content.blob(root, name, digest, c.req.raw.signal);
+    const headers: Record<string, string> = {
+      "Content-Type": "application/octet-stream",
+      "Docker-Content-Digest": digest,
+      ETag: `"${digest}"`,
+      "Accept-Ranges": "bytes",
+    };
+    const rangeHeader = c.req.header("range");
+    const range = rangeHeader ? parseRange(rangeHeader, size) : undefined;
+    const slice = range && range !== "unsatisfiable" ? range : undefined;
+    if (slice) headers["Content-Range"] = `bytes ${slice.start}-${slice.end}/${size}`;
+    headers["Content-Length"] = String(slice ? slice.end - slice.start + 1 : size);
+    return sendBody(c, slice ? 206 : 200, headers, (out) =>
+      registry.blobs.serve(name, digest, out, slice),
+    );
+  });
+
+  // This instance's IPFS node: what peers dial (FLOTILLA_PEERS of other instances) and who is on.
+  app.get("/api/v1/ipfs", (c) =>
+    c.json({
+      peerId: deps.ipfs.node.peerId,
+      addresses: deps.ipfs.node.multiaddrs(),
+      peers: deps.ipfs.node.peers(),
+    }),
+  );
+
+  app.get("/v2/:name{.+}/_flotilla/cid/:reference", async (c) => {
+    const name = await repositoryFor(c, "pull");
+    const manifest = await registry.manifests.get(name, c.req.param("reference"));
+    const json = JSON.parse(Buffer.from(manifest.bytes).toString("utf8"));
+    const children = [json.config, ...(json.layers ?? []), ...(json.manifests ?? [])].filter(
+      Boolean,
+    );
+    const cidOf = async (digest: string) => (await deps.ipfs.cidOf(digest))?.toString() ?? null;
+    return c.json({
+      repository: name,
+      reference: c.req.param("reference"),
+      digest: manifest.digest,
+      mediaType: manifest.mediaType,
+      cid: await cidOf(manifest.digest),
+      references: await Promise.all(
+        children.map(async (d: { digest: string; size: number; mediaType: string }) => ({
+          digest: d.digest,
+          size: d.size,
+          mediaType: d.mediaType,
+          cid: await cidOf(d.digest),
+        })),
+      ),
+    });
+  });
+}

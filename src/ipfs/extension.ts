@@ -1,0 +1,160 @@
+/**
+ * The IPFS extension as the registry sees it: it imports every committed blob and manifest (in the
+ * background, one at a time, so pushes do not wait), keeps `digest ↔ CID` in the metadata
+ * database, and runs the node that serves and fetches blocks.
+ */
+import { join } from "node:path";
+import type { CID } from "multiformats/cid";
+import type { Logger } from "../log/index.ts";
+import type { SqliteDatabase } from "../meta/index.ts";
+import type { RegistryEvents } from "../registry/index.ts";
+import type { BlobReader } from "../storage/index.ts";
+import { ZeroCopyBlockstore } from "./blockstore.ts";
+import { FsBlobRangeReader } from "./fs-range-reader.ts";
+import { importBlob, sha256DigestOfRawCid } from "./importer.ts";
+import { createIpfsNode, type IpfsNode } from "./node.ts";
+import { SqliteCidIndex } from "./sqlite-cid-index.ts";
+import type { CidIndex } from "./types.ts";
+
+export interface IpfsExtensionDeps {
+  blobs: BlobReader & { blobPath(digest: string): string };
+  database: SqliteDatabase;
+  events: RegistryEvents;
+  log: Logger;
+}
+
+export interface IpfsExtensionOptions {
+  dataDir: string;
+  peers: string[];
+  listen: string[];
+  publicNetwork: boolean;
+}
+
+export interface IpfsExtension {
+  node: IpfsNode;
+  index: CidIndex;
+  blockstore: ZeroCopyBlockstore;
+  /** The CID of a blob or manifest this instance holds, importing it first if needed. */
+  cidOf(digest: string): Promise<CID | undefined>;
+  /**
+   * A local block for the public gateway, only when the blob it belongs to may be pulled by anyone
+   * (`isPublic(repository)` for some repository holding it); otherwise undefined, as if absent.
+   */
+  publicBlock(
+    cid: CID,
+    isPublic: (repository: string) => Promise<boolean>,
+    options?: { signal?: AbortSignal },
+  ): Promise<Uint8Array | undefined>;
+  /** Resolves when every import queued so far has finished (tests, benchmarks). */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startIpfs(
+  deps: IpfsExtensionDeps,
+  options: IpfsExtensionOptions,
+): Promise<IpfsExtension> {
+  const log = deps.log.child({ category: "ipfs" });
+  const index = new SqliteCidIndex(deps.database);
+  const blockstore = await ZeroCopyBlockstore.create(
+    { index, blobs: new FsBlobRangeReader({ blobPath: (d) => deps.blobs.blobPath(d) }) },
+    { fallbackDir: join(options.dataDir, "ipfs", "blocks") },
+  );
+  const node = await createIpfsNode({
+    blockstore,
+    datastoreDir: join(options.dataDir, "ipfs", "datastore"),
+    listen: options.listen,
+    peers: options.peers,
+    publicNetwork: options.publicNetwork,
+    logger: deps.log,
+    resolveDigest: (digest) => index.rootOf(digest),
+  });
+
+  let queue: Promise<unknown> = Promise.resolve();
+  let stopped = false;
+  const importNow = async (digest: string): Promise<CID | undefined> => {
+    const known = await index.rootOf(digest);
+    if (known) return known;
+    const stat = await deps.blobs.stat(digest);
+    if (!stat || !digest.startsWith("sha256:")) return undefined;
+    const started = performance.now();
+    const dag = await importBlob(await deps.blobs.open(digest), stat.size);
+    await index.putImport(digest, dag);
+    log.debug(
+      { digest, cid: dag.cid.toString(), ms: Math.round(performance.now() - started) },
+      "imported",
+    );
+    return dag.cid;
+  };
+  const enqueue = (digest: string) => {
+    queue = queue
+      .then(() => (stopped ? undefined : importNow(digest)))
+      .catch((err) => log.error({ err, digest }, "import failed"));
+  };
+
+  deps.events.on("blob.committed", ({ digest }) => enqueue(digest));
+  deps.events.on("manifest.pushed", ({ digest }) => enqueue(digest));
+
+  // Content committed while the extension was off, or just before a crash, is imported now.
+  const missing = deps.database
+    .sql(
+      `SELECT digest FROM blobs WHERE digest NOT IN (SELECT digest FROM ipfs_roots)
+       UNION SELECT DISTINCT digest FROM manifests WHERE digest NOT IN (SELECT digest FROM ipfs_roots)`,
+    )
+    .all()
+    .map((row) => String(row.digest));
+  if (missing.length) log.info({ count: missing.length }, "importing content not yet in IPFS");
+  for (const digest of missing) enqueue(digest);
+
+  return {
+    node,
+    index,
+    blockstore,
+    cidOf: (digest) => {
+      const result = queue.then(() => importNow(digest));
+      queue = result.catch(() => undefined);
+      return result;
+    },
+    async publicBlock(cid, isPublic, options = {}) {
+      const digest =
+        sha256DigestOfRawCid(cid) ??
+        (await index.leaf(cid))?.digest ??
+        (await index.digestOf(cid)) ??
+        owningDigestOfNode(deps.database, cid);
+      if (!digest) return undefined;
+      const holders = deps.database
+        .sql(
+          `SELECT repository FROM repository_blobs WHERE digest = ?
+           UNION SELECT repository FROM manifests WHERE digest = ? LIMIT 100`,
+        )
+        .all(digest, digest)
+        .map((row) => String(row.repository));
+      let visible = false;
+      for (const repository of holders) {
+        if (await isPublic(repository)) {
+          visible = true;
+          break;
+        }
+      }
+      if (!visible || !(await blockstore.isLocal(cid, options))) return undefined;
+      const parts: Uint8Array[] = [];
+      for await (const part of blockstore.get(cid, options)) parts.push(part);
+      return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    },
+    idle: async () => {
+      await queue;
+    },
+    async stop() {
+      stopped = true;
+      await queue;
+      await node.stop();
+    },
+  };
+}
+
+/** The blob a dag-pb node was imported from (nodes are keyed like the index keys them). */
+function owningDigestOfNode(database: SqliteDatabase, cid: CID): string | undefined {
+  const key = `${cid.code}:${Buffer.from(cid.multihash.bytes).toString("base64")}`;
+  const row = database.sql("SELECT digest FROM ipfs_nodes WHERE key = ? LIMIT 1").get(key);
+  return row ? String(row.digest) : undefined;
+}
