@@ -68,9 +68,13 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
         challenge: { realm: `${config.publicUrl}/token`, service: publicUrl.host },
       }
     : undefined;
+  // Without access control everything is public; with it, what anonymous callers may pull.
+  const isPublic = auth
+    ? (repository: string) => auth.policy.isPublic(repository)
+    : async () => true;
   const ipfs = config.ipfs.enabled
     ? await startIpfs(
-        { blobs, database, events: registry.events, log },
+        { blobs, database, events: registry.events, log, isPublic },
         {
           dataDir,
           peers: config.ipfs.peers,
@@ -90,6 +94,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
           blobs,
           uploads: registry.uploads,
           registryBlobs: registry.blobs,
+          meta,
           log: log.child({ category: "ipfs.content" }),
         }),
       },

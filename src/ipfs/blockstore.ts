@@ -27,6 +27,11 @@ export interface ZeroCopyBlockstoreOptions {
    * instead of sent (default true; a leaf costs about a millisecond).
    */
   verifyReads?: boolean;
+  /**
+   * Whether one of our blocks may be given out (to peers, the gateway). Blocks of content nobody
+   * may pull anonymously look absent. Default: all.
+   */
+  shareable?: (cid: CID) => Promise<boolean>;
 }
 
 /** Put options: `transient` checks a block received from a peer but keeps none of it. */
@@ -62,17 +67,27 @@ export function blockMatches(cid: CID, bytes: Uint8Array): boolean {
   return Buffer.from(cid.multihash.digest).equals(digest);
 }
 
+/** A block of ours that is not given out; it reads as not found. */
+export class BlockNotSharedError extends Error {
+  constructor(cid: CID) {
+    super(`block ${cid} is not shared`);
+    this.name = "NotFoundError";
+  }
+}
+
 export class ZeroCopyBlockstore implements Blockstore {
   readonly #index: CidIndex;
   readonly #blobs: BlobRangeReader;
   readonly #fallback: Blockstore;
   readonly #verifyReads: boolean;
+  readonly #shareable: (cid: CID) => Promise<boolean>;
 
   constructor(deps: ZeroCopyBlockstoreDeps, options: ZeroCopyBlockstoreOptions = {}) {
     this.#index = deps.index;
     this.#blobs = deps.blobs;
     this.#fallback = deps.fallback;
     this.#verifyReads = options.verifyReads ?? true;
+    this.#shareable = options.shareable ?? (async () => true);
   }
 
   /** A blockstore whose fallback is blockstore-fs under `fallbackDir`, opened and ready. */
@@ -92,7 +107,7 @@ export class ZeroCopyBlockstore implements Blockstore {
   }
 
   async has(cid: CID, options: { signal?: AbortSignal } = {}): Promise<boolean> {
-    if (await this.#locate(cid)) return true;
+    if (await this.#locate(cid)) return this.#shareable(cid);
     return this.#fallback.has(cid, options);
   }
 
@@ -114,6 +129,7 @@ export class ZeroCopyBlockstore implements Blockstore {
   async *get(cid: CID, options: { signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
     const local = await this.#readLocal(cid, options);
     if (local) {
+      if (!(await this.#shareable(cid))) throw new BlockNotSharedError(cid);
       yield local;
       return;
     }

@@ -7,6 +7,7 @@
 import { Readable } from "node:stream";
 import { CID } from "multiformats/cid";
 import type { Logger } from "../log/index.ts";
+import type { BlobMeta } from "../meta/index.ts";
 import {
   type BlobService,
   BlobUnknownError,
@@ -43,6 +44,7 @@ export interface CidContentDeps {
   blobs: BlobStore;
   uploads: UploadService;
   registryBlobs: BlobService;
+  meta: BlobMeta;
   log: Logger;
 }
 
@@ -95,8 +97,15 @@ export class CidContent {
     if (!cid) throw new BlobUnknownError(digest);
     this.#deps.log.info({ digest, cid: cid.toString() }, "fetching blob from peers");
     const stream = Readable.from(this.#deps.ipfs.node.fetch(cid, { signal }));
-    const committed = await this.#deps.uploads.monolithic(repository, digest, stream);
-    return committed.size;
+    try {
+      return (await this.#deps.uploads.monolithic(repository, digest, stream)).size;
+    } catch (error) {
+      if (error instanceof OciError) throw error;
+      this.#deps.log.info({ digest, cid: cid.toString(), err: String(error) }, "blob not fetched");
+      throw new OciError("BLOB_UNKNOWN", "blob not available here or from peers", {
+        detail: { digest },
+      });
+    }
   }
 
   async #rootManifest(root: CID, signal?: AbortSignal): Promise<CidManifest> {
@@ -145,10 +154,10 @@ export class CidContent {
       if (d && typeof d.digest === "string" && Number.isSafeInteger(d.size))
         seen.set(d.digest, d as unknown as Descriptor);
     }
-    if (!(await this.#deps.blobs.stat(digest))) {
-      await this.#deps.blobs.putBlob(digest, bytes);
-      await this.#deps.ipfs.cidOf(digest);
-    }
+    if (!(await this.#deps.blobs.stat(digest))) await this.#deps.blobs.putBlob(digest, bytes);
+    // Held under `ipfs/<cid>`, which anyone may pull, so this instance shares it with peers too.
+    await this.#deps.meta.linkBlob(`ipfs/${root}`, digest, bytes.byteLength);
+    await this.#deps.ipfs.cidOf(digest);
     return { digest, mediaType, bytes };
   }
 

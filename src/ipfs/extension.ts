@@ -21,6 +21,8 @@ export interface IpfsExtensionDeps {
   database: SqliteDatabase;
   events: RegistryEvents;
   log: Logger;
+  /** Whether anyone may pull a repository; content held only by others is not shared. */
+  isPublic: (repository: string) => Promise<boolean>;
 }
 
 export interface IpfsExtensionOptions {
@@ -58,8 +60,29 @@ export async function startIpfs(
   const index = new SqliteCidIndex(deps.database);
   const blockstore = await ZeroCopyBlockstore.create(
     { index, blobs: new FsBlobRangeReader({ blobPath: (d) => deps.blobs.blobPath(d) }) },
-    { fallbackDir: join(options.dataDir, "ipfs", "blocks") },
+    { fallbackDir: join(options.dataDir, "ipfs", "blocks"), shareable: (cid) => shareable(cid) },
   );
+  /** Whether a block of ours belongs to a blob or manifest that anyone may pull. */
+  async function shareable(cid: CID): Promise<boolean> {
+    // A leaf names its blob in the index; a raw CID of its own is a single-block blob.
+    const digest =
+      (await index.leaf(cid))?.digest ??
+      (await index.digestOf(cid)) ??
+      owningDigestOfNode(deps.database, cid) ??
+      sha256DigestOfRawCid(cid);
+    return digest !== undefined && (await isShared(digest));
+  }
+  const isShared = async (digest: string) => {
+    const holders = deps.database
+      .sql(
+        `SELECT repository FROM repository_blobs WHERE digest = ?
+         UNION SELECT repository FROM manifests WHERE digest = ? LIMIT 100`,
+      )
+      .all(digest, digest)
+      .map((row) => String(row.repository));
+    for (const repository of holders) if (await deps.isPublic(repository)) return true;
+    return false;
+  };
   const node = await createIpfsNode({
     blockstore,
     datastoreDir: join(options.dataDir, "ipfs", "datastore"),
@@ -67,7 +90,7 @@ export async function startIpfs(
     peers: options.peers,
     publicNetwork: options.publicNetwork,
     logger: deps.log,
-    resolveDigest: (digest) => index.rootOf(digest),
+    resolveDigest: async (digest) => ((await isShared(digest)) ? index.rootOf(digest) : undefined),
   });
 
   let queue: Promise<unknown> = Promise.resolve();
@@ -115,28 +138,8 @@ export async function startIpfs(
       queue = result.catch(() => undefined);
       return result;
     },
-    async publicBlock(cid, isPublic, options = {}) {
-      const digest =
-        sha256DigestOfRawCid(cid) ??
-        (await index.leaf(cid))?.digest ??
-        (await index.digestOf(cid)) ??
-        owningDigestOfNode(deps.database, cid);
-      if (!digest) return undefined;
-      const holders = deps.database
-        .sql(
-          `SELECT repository FROM repository_blobs WHERE digest = ?
-           UNION SELECT repository FROM manifests WHERE digest = ? LIMIT 100`,
-        )
-        .all(digest, digest)
-        .map((row) => String(row.repository));
-      let visible = false;
-      for (const repository of holders) {
-        if (await isPublic(repository)) {
-          visible = true;
-          break;
-        }
-      }
-      if (!visible || !(await blockstore.isLocal(cid, options))) return undefined;
+    async publicBlock(cid, options = {}) {
+      if (!(await blockstore.isLocal(cid, options)) || !(await shareable(cid))) return undefined;
       const parts: Uint8Array[] = [];
       for await (const part of blockstore.get(cid, options)) parts.push(part);
       return parts.length === 1 ? parts[0] : Buffer.concat(parts);

@@ -131,9 +131,16 @@ export class FsBlobStore implements BlobStore {
     options: { signal?: AbortSignal } = {},
   ): Promise<number> {
     // "r+" rather than "a": an upload cancelled meanwhile must not be brought back to life.
-    const handle = await this.#openUpload(id, "r+");
-    const start = (await handle.stat()).size;
-    const fd = handle.fd;
+    const fd = await openFd(this.#uploadPath(id), "r+").catch((error: unknown) => {
+      throw isNotFound(error) ? new UploadNotFoundError(id) : error;
+    });
+    let start: number;
+    try {
+      start = (await fstatFd(fd)).size;
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
     let written = 0;
     let sinceSync = 0;
     const counter = new Transform({
@@ -147,12 +154,10 @@ export class FsBlobStore implements BlobStore {
         callback(null, chunk);
       },
     });
-    const sink = createWriteStream("", { fd, start, autoClose: false, highWaterMark: readChunk });
-    try {
-      await pipeline(source, counter, sink, { signal: options.signal });
-    } finally {
-      await handle.close();
-    }
+    // The stream owns the fd and closes it once, on finish or on destroy: pipeline destroys its
+    // streams on error, and a second close could hit a descriptor reused by someone else.
+    const sink = createWriteStream("", { fd, start, autoClose: true, highWaterMark: readChunk });
+    await pipeline(source, counter, sink, { signal: options.signal });
     return written;
   }
 
