@@ -83,21 +83,22 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
         },
       )
     : undefined;
+  const content =
+    ipfs &&
+    new CidContent({
+      ipfs,
+      blobs,
+      uploads: registry.uploads,
+      registryBlobs: registry.blobs,
+      meta,
+      log: log.child({ category: "ipfs.content" }),
+    });
+  if (content) registry.blobs.restoreWith((...args) => content.restore(...args));
   const app = createApp(
     {
       registry,
       log,
-      ipfs: ipfs && {
-        extension: ipfs,
-        content: new CidContent({
-          ipfs,
-          blobs,
-          uploads: registry.uploads,
-          registryBlobs: registry.blobs,
-          meta,
-          log: log.child({ category: "ipfs.content" }),
-        }),
-      },
+      ipfs: ipfs && content && { extension: ipfs, content },
     },
     { clientAddress: clientAddressResolver(config.server.trustProxy), auth },
   );

@@ -169,7 +169,11 @@ export class ZeroCopyBlockstore implements Blockstore {
   ): Promise<{ digest: string; offset: number; length: number } | Uint8Array | undefined> {
     if (cid.code === dagPb.code) return this.#index.node(cid);
     const leaf = await this.#index.leaf(cid);
-    if (leaf) return leaf;
+    // The index outlives a blob file that went missing; then the leaf is not ours to serve.
+    if (leaf)
+      return ((await this.#blobs.size(leaf.digest)) ?? 0) >= leaf.offset + leaf.length
+        ? leaf
+        : undefined;
     const digest = sha256DigestOfRawCid(cid);
     if (!digest) return undefined;
     const size = await this.#blobs.size(digest);

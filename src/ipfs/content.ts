@@ -108,6 +108,32 @@ export class CidContent {
     }
   }
 
+  /** The BlobRestorer for the registry: fetches a linked blob's missing bytes from peers. */
+  async restore(
+    repository: string,
+    digest: string,
+    size: number,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    const cid = await this.#cidFor({ digest, size }, signal);
+    if (!cid) return false;
+    this.#deps.log.info(
+      { repository, digest, cid: cid.toString() },
+      "restoring missing blob from peers",
+    );
+    try {
+      await this.#deps.uploads.monolithic(
+        repository,
+        digest,
+        Readable.from(this.#deps.ipfs.node.fetch(cid, { signal })),
+      );
+      return true;
+    } catch (error) {
+      this.#deps.log.warn({ digest, err: String(error) }, "could not restore blob from peers");
+      return false;
+    }
+  }
+
   async #rootManifest(root: CID, signal?: AbortSignal): Promise<CidManifest> {
     const known = (await this.#deps.ipfs.index.digestOf(root)) ?? sha256DigestOfRawCid(root);
     let bytes = known ? await this.#localBytes(known) : undefined;

@@ -14,8 +14,20 @@ export interface BlobServiceDeps {
   log: Logger;
 }
 
+/**
+ * Brings back the bytes of a blob whose metadata the registry has but whose file it lacks (mirrors,
+ * or a disk that lost a file): it stores them, verified, and resolves true, or resolves false.
+ */
+export type BlobRestorer = (
+  repository: string,
+  digest: string,
+  size: number,
+  signal?: AbortSignal,
+) => Promise<boolean>;
+
 export class BlobService {
   readonly #deps: BlobServiceDeps;
+  #restore: BlobRestorer | undefined;
 
   constructor(deps: BlobServiceDeps) {
     this.#deps = deps;
@@ -41,6 +53,28 @@ export class BlobService {
       }
       throw error;
     }
+  }
+
+  /** Lets an extension (IPFS) restore missing bytes; the registry itself knows no such source. */
+  restoreWith(restorer: BlobRestorer): void {
+    this.#restore = restorer;
+  }
+
+  /**
+   * Makes sure the bytes of a linked blob are in storage, asking the restorer when they are not;
+   * call before sending headers, so a blob that cannot be had is a clean 404.
+   */
+  async ensureLocal(
+    repository: string,
+    digest: string,
+    signal?: AbortSignal,
+  ): Promise<{ digest: string; size: number }> {
+    const found = await this.stat(repository, digest);
+    if (await this.#deps.blobs.stat(digest)) return found;
+    if (this.#restore && (await this.#restore(repository, digest, found.size, signal)))
+      return found;
+    this.#deps.log.warn({ repository, digest }, "blob is linked but its bytes are missing");
+    throw new BlobUnknownError(digest);
   }
 
   /** Writes a blob visible in the repository (whole or one range) to `out`, without ending it. */

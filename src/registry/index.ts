@@ -1,4 +1,4 @@
-export { BlobService } from "./blobs.ts";
+export { type BlobRestorer, BlobService } from "./blobs.ts";
 export * from "./digest.ts";
 export * from "./errors.ts";
 export { type RegistryEventMap, type RegistryEventName, RegistryEvents } from "./events.ts";

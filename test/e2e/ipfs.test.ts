@@ -3,6 +3,7 @@
  * skopeo; then A stops, and C, peered only with B, still pulls it by CID. Bytes match digests.
  */
 import assert from "node:assert/strict";
+import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Instance, startInstance } from "../helpers/instance.ts";
@@ -98,5 +99,59 @@ describe("pull by CID across instances", { skip: needs("skopeo"), timeout: 300_0
     // readLayout checked that every blob hashes to its name; the layers are all there.
     for (const layer of image.layers)
       assert.ok(pulledC.blobs.has(layer.digest), `${layer.digest} arrived`);
+  });
+});
+
+describe("a repository whose blob bytes are missing", {
+  skip: needs("skopeo"),
+  timeout: 300_000,
+}, () => {
+  const instances: Instance[] = [];
+  let work: { path: string; remove(): Promise<void> };
+  before(async () => {
+    work = await tempDir("ipfs-restore");
+  });
+  after(async () => {
+    for (const instance of instances) await instance.dispose();
+    await work?.remove();
+  });
+
+  it("fetches them from a peer on the next pull, verified, and keeps them", async () => {
+    const a = await startInstance();
+    instances.push(a);
+    const b = await startInstance({ env: { FLOTILLA_PEERS: await nodeAddress(a) } });
+    instances.push(b);
+    const src = join(work.path, "src");
+    const image = await writeImageLayout(src, {
+      tag: "v1",
+      seed: "ipfs-restore",
+      layers: [2 * 1024 * 1024 + 99],
+    });
+    for (const target of [a, b]) {
+      await skopeo(
+        [
+          "copy",
+          "--dest-tls-verify=false",
+          "--preserve-digests",
+          `oci:${src}:v1`,
+          `docker://${target.host}/alice/app:v1`,
+        ],
+        work.path,
+      );
+      await (await fetch(`${target.url}/v2/alice/app/_flotilla/cid/v1`)).arrayBuffer(); // imported
+    }
+    const layer = image.layers[0]?.digest as string;
+    const file = join(b.dataDir, "blobs", "sha256", layer.slice(7, 9), layer.slice(7));
+    await rm(file);
+    assert.equal(await stat(file).catch(() => undefined), undefined);
+
+    const pulled = join(work.path, "pulled");
+    await skopeo(
+      ["copy", "--src-tls-verify=false", `docker://${b.host}/alice/app:v1`, `oci:${pulled}:v1`],
+      work.path,
+    );
+    const contents = await readLayout(pulled);
+    assert.ok(contents.blobs.has(layer), "the layer arrived, and readLayout checked its sha256");
+    assert.equal((await stat(file)).size, image.layers[0]?.size, "B keeps the restored bytes");
   });
 });

@@ -74,7 +74,7 @@ export function registerBlobRoutes(app: HttpApp, registry: Registry): void {
 
   app.get("/v2/:name{.+}/blobs/:digest", async (c) => {
     const name = await repositoryFor(c, "pull");
-    const { digest, size } = await blobs.stat(name, c.req.param("digest"));
+    const { digest, size } = await blobs.ensureLocal(name, c.req.param("digest"), c.req.raw.signal);
     const etag = `"${digest}"`;
     const headers: Record<string, string> = {
       "Content-Type": "application/octet-stream",
