@@ -44,6 +44,8 @@ export function registerIpfsCommands(program: Command): void {
       }
     });
 
+  registerUnpin(ipfs, () => program.opts().config);
+
   ipfs
     .command("peers")
     .description("the running instance's IPFS peer id, addresses and connected peers")
@@ -106,6 +108,26 @@ export function registerIpfsCommands(program: Command): void {
       const count = await pinManifest("latest");
       process.stderr.write("\n");
       process.stdout.write(`pinned ${cid}: ${count} blob(s) kept as ${repository}\n`);
+    });
+}
+
+function registerUnpin(ipfs: Command, configFile: () => string | undefined): void {
+  ipfs
+    .command("unpin <cid>")
+    .description(
+      "stop keeping an image pinned by CID (its bytes go at the next garbage collection)",
+    )
+    .action(async (cid: string) => {
+      const context = openContext(configFile());
+      try {
+        const repository = checkName(`ipfs/${cid}`);
+        const meta = new SqliteMetaStore({ database: context.database });
+        if (!(await meta.deleteRepository(repository)))
+          throw new UsageError(`${cid} is not pinned here`);
+        process.stdout.write(`unpinned ${cid}\n`);
+      } finally {
+        context.close();
+      }
     });
 }
 

@@ -65,6 +65,10 @@ export class SqliteMetaStore implements MetaStore {
     return rows.map((row) => String(row.name));
   }
 
+  async deleteRepository(name: string): Promise<boolean> {
+    return Number(this.#sql("DELETE FROM repositories WHERE name = ?").run(name).changes) > 0;
+  }
+
   async linkBlob(repository: string, digest: string, size: number): Promise<void> {
     const now = Date.now();
     this.#transaction(() => {

@@ -64,6 +64,17 @@ export function runMetaStoreSuite(name: string, factory: () => Promise<MetaStore
       assert.deepEqual(await meta.listRepositories({ limit: 2, last: "b/x" }), ["c/x"]);
       assert.equal(await meta.repositoryExists("a/x"), true);
       assert.equal(await meta.repositoryExists("z/x"), false);
+      await meta.linkBlob("c/x", d(9), 1);
+      await meta.putManifest(
+        { repository: "c/x", digest: d(10), mediaType: "m", size: 1 },
+        [],
+        "t",
+      );
+      assert.equal(await meta.deleteRepository("c/x"), true);
+      assert.equal(await meta.repositoryExists("c/x"), false);
+      assert.equal(await meta.linkedBlobSize("c/x", d(9)), undefined);
+      assert.equal(await meta.resolveTag("c/x", "t"), undefined);
+      assert.equal(await meta.deleteRepository("c/x"), false);
       await meta.close();
     });
 

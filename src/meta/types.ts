@@ -34,6 +34,8 @@ export interface RepositoryMeta {
   ensureRepository(name: string): Promise<void>;
   repositoryExists(name: string): Promise<boolean>;
   listRepositories(page: Page): Promise<string[]>;
+  /** Removes a repository with its tags, manifests and blob links (bytes stay until GC). */
+  deleteRepository(name: string): Promise<boolean>;
 }
 
 export interface BlobMeta {

@@ -1,0 +1,90 @@
+/** `flotilla ipfs`: CIDs of images, the node's peers, pin and unpin by CID, and their failures. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { flotilla } from "../helpers/cli.ts";
+import { type Instance, startInstance } from "../helpers/instance.ts";
+import { writeImageLayout } from "../helpers/oci-layout.ts";
+import { needs, skopeo, tempDir } from "./tools.ts";
+
+describe("flotilla ipfs", { skip: needs("skopeo"), timeout: 300_000 }, () => {
+  let a: Instance;
+  let b: Instance;
+  let work: { path: string; remove(): Promise<void> };
+  let manifestDigest: string;
+  const cli = (instance: Instance, args: string[]) =>
+    flotilla(instance.dataDir, ["ipfs", ...args], undefined, { FLOTILLA_PUBLIC_URL: instance.url });
+
+  before(async () => {
+    work = await tempDir("ipfs-cli");
+    a = await startInstance();
+    const src = join(work.path, "src");
+    const image = await writeImageLayout(src, {
+      tag: "v1",
+      seed: "ipfs-cli",
+      layers: [1500 * 1024],
+    });
+    manifestDigest = image.manifest.digest;
+    await skopeo(
+      [
+        "copy",
+        "--dest-tls-verify=false",
+        "--preserve-digests",
+        `oci:${src}:v1`,
+        `docker://${a.host}/alice/app:v1`,
+      ],
+      work.path,
+    );
+    await (await fetch(`${a.url}/v2/alice/app/_flotilla/cid/v1`)).arrayBuffer();
+    const info = (await (await fetch(`${a.url}/api/v1/ipfs`)).json()) as { addresses: string[] };
+    const peer = info.addresses.find((x) => x.startsWith("/ip4/127.0.0.1/")) as string;
+    b = await startInstance({ env: { FLOTILLA_PEERS: peer } });
+  });
+  after(async () => {
+    await b?.dispose();
+    await a?.dispose();
+    await work?.remove();
+  });
+
+  it("prints the CID of a tag and of a digest, and refuses unknown images", async () => {
+    const byTag = await cli(a, ["cid", "alice/app:v1", "--json"]);
+    assert.equal(byTag.code, 0, byTag.stderr);
+    const [row] = JSON.parse(byTag.stdout) as Array<{ digest: string; cid: string; pull: string }>;
+    assert.equal(row?.digest, manifestDigest);
+    assert.match(row?.cid ?? "", /^bafkrei/);
+    assert.equal(row?.pull, `${a.host}/ipfs/${row?.cid}`);
+    const byDigest = await cli(a, ["cid", `alice/app@${manifestDigest}`]);
+    assert.match(byDigest.stdout, new RegExp(row?.cid ?? "-"));
+    const missing = await cli(a, ["cid", "alice/nothing:v1"]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no image alice\/nothing:v1/);
+  });
+
+  it("lists the node and its peers", async () => {
+    const peers = await cli(b, ["peers", "--json"]);
+    assert.equal(peers.code, 0, peers.stderr);
+    const info = JSON.parse(peers.stdout) as { peerId: string; peers: string[] };
+    const aInfo = (await (await fetch(`${a.url}/api/v1/ipfs`)).json()) as { peerId: string };
+    assert.ok(info.peers.includes(aInfo.peerId), "B is connected to A");
+    assert.match((await cli(b, ["peers"])).stdout, /^peer id: 12D3Koo/);
+    const down = await flotilla(b.dataDir, ["ipfs", "peers"], undefined, {
+      FLOTILLA_PUBLIC_URL: "http://127.0.0.1:9",
+    });
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /cannot reach the instance/);
+  });
+
+  it("pins an image by CID from a peer, then unpins it", async () => {
+    const cid = JSON.parse((await cli(a, ["cid", "alice/app:v1", "--json"])).stdout)[0]
+      .cid as string;
+    const pinned = await cli(b, ["pin", cid]);
+    assert.equal(pinned.code, 0, pinned.stderr);
+    assert.match(pinned.stdout, new RegExp(`pinned ${cid}: 2 blob\\(s\\)`));
+    const tags = await fetch(`${b.url}/v2/ipfs/${cid}/blobs/${manifestDigest}`, { method: "HEAD" });
+    assert.equal(tags.status, 200);
+    assert.equal((await cli(b, ["unpin", cid])).code, 0);
+    const again = await cli(b, ["unpin", cid]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /not pinned here/);
+  });
+});
