@@ -5,17 +5,24 @@
  *   npm run bench                      full sizes (512 MiB, 64 x 1 MiB), median of 3 runs
  *   npm run bench:short                small sizes, one run (a smoke test, under a minute)
  *   node bench/run.ts --only flotilla  one registry only (no ratios)
- *   options: --runs N, --duration S (manifest load seconds), --keep (keep the temp dir)
+ *   node bench/run.ts --only ipfs      only the IPFS table (bench/lib/ipfs.ts)
+ *   options: --runs N, --duration S (manifest load seconds), --keep (keep the temp dir),
+ *            --skip-ipfs (no IPFS table)
  *
- * Results are printed as a table and written to bench/out/<timestamp>.json.
+ * A second table measures Flotilla's embedded IPFS: push with IPFS on versus off, its disk
+ * overhead, and a layer (256 MiB; short: 16 MiB) pulled by CID from a peer versus over HTTP.
+ *
+ * Results are printed as tables and written to bench/out/<timestamp>.json.
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
+import { download, upload } from "./lib/http.ts";
+import { type IpfsBench, renderIpfsTable, startIpfsBench } from "./lib/ipfs.ts";
 import { type Layout, MiB, writeLayout, writeRandomFile } from "./lib/layout.ts";
 import { cpuSeconds, killAll, memory, resetPeak, run, sampleRss, waitIdle } from "./lib/proc.ts";
 import {
@@ -41,16 +48,21 @@ const { values: opts } = parseArgs({
     runs: { type: "string" },
     duration: { type: "string" },
     keep: { type: "boolean", default: false },
+    "skip-ipfs": { type: "boolean", default: false },
   },
 });
 
-if (opts.only && opts.only !== "flotilla" && opts.only !== "distribution") {
-  console.error(`--only must be flotilla or distribution, not ${opts.only}`);
+if (opts.only && !["flotilla", "distribution", "ipfs"].includes(opts.only)) {
+  console.error(`--only must be flotilla, distribution or ipfs, not ${opts.only}`);
   process.exit(2);
 }
-const names: RegistryName[] = opts.only
-  ? [opts.only as RegistryName]
-  : ["flotilla", "distribution"];
+const names: RegistryName[] =
+  opts.only === "ipfs"
+    ? []
+    : opts.only
+      ? [opts.only as RegistryName]
+      : ["flotilla", "distribution"];
+const withIpfs = opts["skip-ipfs"] !== true && (!opts.only || opts.only === "ipfs");
 
 const short = opts.short === true;
 const config = {
@@ -62,6 +74,7 @@ const config = {
   loadSeconds: opts.duration ? Number(opts.duration) : short ? 3 : 10,
   warmupSeconds: short ? 1 : 2,
   getsPerRun: short ? 1 : 3,
+  ipfsPeerBytes: (short ? 16 : 256) * MiB,
   connections: 50,
 };
 
@@ -127,11 +140,13 @@ const errors: { registry: string; run: number; phase: string; error: string }[] 
 
 const root = await mkdtemp(join(tmpdir(), "flotilla-bench-"));
 const registries: Registry[] = [];
+let ipfsBench: IpfsBench | undefined;
+const ipfsSamples: Sample[] = [];
 let cleaning: Promise<void> | undefined;
 
 async function cleanup(): Promise<void> {
   cleaning ??= (async () => {
-    await Promise.allSettled(registries.map((r) => r.stop()));
+    await Promise.allSettled([...registries.map((r) => r.stop()), ipfsBench?.stop()]);
     await killAll();
     if (opts.keep) console.error(`kept ${root}`);
     else await rm(root, { recursive: true, force: true });
@@ -192,102 +207,6 @@ async function pull(registry: Registry, repo: string, layout: Layout): Promise<n
   } finally {
     await rm(dest, { recursive: true, force: true });
   }
-}
-
-/** Runs curl, returning status, headers, body and curl's own timing. */
-async function curl(args: string[]): Promise<{
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-  time: number;
-  size: number;
-  /** curl's exit code and message when the transfer failed (e.g. 18: body cut short). */
-  error?: string;
-}> {
-  const marker = "\n__CURL__";
-  const result = await run(
-    "curl",
-    ["-sS", "-D", "-", "-w", `${marker} %{http_code} %{time_total} %{size_download}`, ...args],
-    { allowFailure: true },
-  );
-  const at = result.stdout.lastIndexOf(marker);
-  const [status = "0", time = "0", size = "0"] = result.stdout
-    .slice(at + marker.length)
-    .trim()
-    .split(" ");
-  const response = result.stdout.slice(0, at);
-  // With redirects or 100-continue there may be several header blocks; the last one counts.
-  const blocks = response.split(/\r?\n\r?\n/);
-  let headerBlock = "";
-  let bodyStart = 0;
-  for (let i = 0, offset = 0; i < blocks.length; i++) {
-    const block = blocks[i] ?? "";
-    if (/^HTTP\/[\d.]+ \d+/.test(block)) {
-      headerBlock = block;
-      bodyStart = offset + block.length;
-    }
-    offset += block.length + 2;
-  }
-  const headers: Record<string, string> = {};
-  for (const line of headerBlock.split(/\r?\n/).slice(1)) {
-    const colon = line.indexOf(":");
-    if (colon > 0)
-      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-  }
-  return {
-    status: Number(status),
-    headers,
-    body: response.slice(bodyStart).replace(/^\r?\n\r?\n/, ""),
-    time: Number(time),
-    size: Number(size),
-    error: result.code === 0 ? undefined : `curl exit ${result.code}: ${result.stderr.trim()}`,
-  };
-}
-
-function describe(method: string, url: string, res: Awaited<ReturnType<typeof curl>>): string {
-  const body = res.body ? ` body ${JSON.stringify(res.body.slice(0, 500))}` : "";
-  const error = res.error ? ` (${res.error}; ${res.size} bytes received)` : "";
-  return `${method} ${url} -> ${res.status} ${JSON.stringify(res.headers)}${body}${error}`;
-}
-
-/** POST to start an upload, then PUT the whole body with ?digest= (monolithic). */
-async function upload(
-  registry: Registry,
-  repo: string,
-  file: string,
-  digest: string,
-): Promise<{ post: number; put: number }> {
-  const start = `${registry.url}/v2/${repo}/blobs/uploads/`;
-  const post = await curl(["-X", "POST", "-H", "Content-Length: 0", start]);
-  if (post.error || post.status !== 202 || !post.headers.location) {
-    throw new Error(`expected 202 with Location: ${describe("POST", start, post)}`);
-  }
-  let location = post.headers.location;
-  if (location.startsWith("/")) location = `${registry.url}${location}`;
-  const target = `${location}${location.includes("?") ? "&" : "?"}digest=${encodeURIComponent(digest)}`;
-  const put = await curl([
-    "-H",
-    "Expect:",
-    "-H",
-    "Content-Type: application/octet-stream",
-    "-T",
-    file,
-    target,
-  ]);
-  if (put.error || put.status !== 201)
-    throw new Error(`expected 201: ${describe("PUT", target, put)}`);
-  const echoed = put.headers["docker-content-digest"];
-  if (echoed && echoed !== digest) throw new Error(`PUT answered digest ${echoed}, sent ${digest}`);
-  return { post: post.time, put: put.time };
-}
-
-async function download(registry: Registry, repo: string, digest: string, size: number) {
-  const url = `${registry.url}/v2/${repo}/blobs/${digest}`;
-  const res = await curl(["-L", "-o", "/dev/null", url]);
-  if (res.error || res.status !== 200 || res.size !== size) {
-    throw new Error(`expected 200 with ${size} bytes: ${describe("GET", url, res)}`);
-  }
-  return res.time;
 }
 
 /** Fetches a blob once and checks its sha256 (not timed). */
@@ -451,7 +370,9 @@ async function main(): Promise<void> {
     throw new Error(`${DISTRIBUTION_BINARY} not found: apt-get install docker-registry`);
   }
   const started = new Date();
-  log(`mode ${config.mode}: ${names.join(" vs ")}, ${config.runs} run(s), temp dir ${root}`);
+  log(
+    `mode ${config.mode}: ${names.join(" vs ") || "IPFS only"}${withIpfs && names.length ? " + IPFS" : ""}, ${config.runs} run(s), temp dir ${root}`,
+  );
 
   for (const name of names) {
     const dir = join(root, name);
@@ -485,9 +406,39 @@ async function main(): Promise<void> {
     await rm(dataDir, { recursive: true, force: true });
   }
 
+  let ipfsTable: ReturnType<typeof renderIpfsTable> | undefined;
+  if (withIpfs) {
+    // The registries above are done; stop them so they do not share the CPU with these.
+    await Promise.allSettled(registries.map((r) => r.stop()));
+    const loadBefore = loadavg()[0] ?? 0;
+    ipfsBench = await startIpfsBench({
+      root: join(root, "ipfs"),
+      pushBytes: config.largeBytes,
+      peerBytes: config.ipfsPeerBytes,
+      pushReps: short ? 3 : 2,
+      getsPerRun: config.getsPerRun,
+      log,
+      stopping: () => stopping,
+    });
+    for (let r = 0; r < config.runs; r++) ipfsSamples.push(await ipfsBench.run(r));
+    errors.push(...ipfsBench.errors);
+    await ipfsBench.stop();
+    ipfsTable = renderIpfsTable(ipfsSamples, {
+      pushBytes: config.largeBytes,
+      peerBytes: config.ipfsPeerBytes,
+      note: `machine load average (1 min) before/after the IPFS runs: ${loadBefore.toFixed(2)} / ${(loadavg()[0] ?? 0).toFixed(2)} on ${cpus().length} CPUs.`,
+    });
+  }
+
   const { text, rows, medians } = renderTable(metrics, details, samples, names);
-  console.log("");
-  console.log(text);
+  if (names.length > 0) {
+    console.log("");
+    console.log(text);
+  }
+  if (ipfsTable) {
+    console.log("");
+    console.log(ipfsTable.text);
+  }
   if (errors.length > 0) {
     console.log(`\n${errors.length} phase(s) failed:`);
     for (const e of errors)
@@ -525,6 +476,7 @@ async function main(): Promise<void> {
         rows,
         medians,
         samples,
+        ipfs: ipfsTable && { rows: ipfsTable.rows, samples: ipfsSamples },
         errors,
       },
       null,

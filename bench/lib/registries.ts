@@ -100,11 +100,15 @@ export async function startDistribution(dir: string): Promise<Registry> {
   };
 }
 
-/** Flotilla as `node src/main.ts serve`, through the same helper the end-to-end tests use. */
+/**
+ * Flotilla as `node src/main.ts serve`, through the same helper the end-to-end tests use. The
+ * registry rows compare like with like: Distribution has no IPFS node, so this one runs without;
+ * what IPFS costs (push on/off, import, disk, memory) is the IPFS table's subject.
+ */
 export async function startFlotilla(dir: string): Promise<Registry> {
   const dataDir = join(dir, "data");
   await mkdir(dataDir, { recursive: true });
-  const instance = await startInstance({ dataDir });
+  const instance = await startInstance({ dataDir, env: { FLOTILLA_IPFS_ENABLED: "false" } });
   track(instance.process);
   return {
     name: "flotilla",

@@ -37,12 +37,12 @@ function digits(unit: string, value: number): number {
   return value < 10 ? 1 : 0;
 }
 
-function format(value: number | undefined, unit: string): string {
+export function format(value: number | undefined, unit: string): string {
   if (value === undefined || !Number.isFinite(value)) return "n/a";
   return value.toFixed(digits(unit, value));
 }
 
-function cell(values: number[], unit: string): string {
+export function cell(values: number[], unit: string): string {
   const m = median(values);
   if (m === undefined) return "FAILED";
   if (values.length < 2) return `${format(m, unit)} ${unit}`;
@@ -51,7 +51,7 @@ function cell(values: number[], unit: string): string {
   return `${format(m, unit)} ${unit} (${format(lo, unit)}-${format(hi, unit)})`;
 }
 
-function pad(rows: string[][]): string {
+export function pad(rows: string[][]): string {
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((c, i) => {

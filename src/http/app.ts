@@ -14,6 +14,7 @@ import {
 import { handleError, ociErrorBody } from "./errors.ts";
 import { registerBaseRoutes } from "./routes/base.ts";
 import { registerBlobRoutes } from "./routes/blobs.ts";
+import { registerGatewayRoutes } from "./routes/gateway.ts";
 import { registerIpfsRoutes } from "./routes/ipfs.ts";
 import { registerManifestRoutes } from "./routes/manifests.ts";
 import type { HttpApp, HttpContext, HttpEnv } from "./types.ts";
@@ -78,10 +79,11 @@ export function createApp(
 
   registerBaseRoutes(app, deps.registry);
   if (deps.ipfs) {
-    registerIpfsRoutes(app, {
-      registry: deps.registry,
-      ipfs: deps.ipfs.extension,
-      content: deps.ipfs.content,
+    const { extension, content } = deps.ipfs;
+    registerIpfsRoutes(app, { registry: deps.registry, ipfs: extension, content });
+    // The gateway has no login: it serves what anyone could pull anyway, nothing private.
+    registerGatewayRoutes(app, {
+      getBlock: (cid, blockOptions) => extension.publicBlock(cid, blockOptions),
     });
   }
   registerBlobRoutes(app, deps.registry);

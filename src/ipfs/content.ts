@@ -52,6 +52,7 @@ export class CidContent {
   readonly #deps: CidContentDeps;
   /** Descriptors seen in the manifests under each root, to find a blob's size and URLs. */
   readonly #descriptors = new Map<string, Map<string, Descriptor>>();
+  readonly #recent = new Map<string, { bytes: Uint8Array; until: number }>();
 
   constructor(deps: CidContentDeps) {
     this.#deps = deps;
@@ -82,17 +83,18 @@ export class CidContent {
   /** Makes sure a blob of the root's image is stored here, fetching it if need be. */
   async blob(root: CID, repository: string, digest: string, signal?: AbortSignal): Promise<number> {
     parseDigest(digest);
+    // Only blobs of the image the CID names: `ipfs/<cid>` must not open anything else held here.
+    const descriptor = await this.#descriptorIn(root, digest, signal);
+    if (!descriptor) throw new BlobUnknownError(digest);
     const local = await this.#deps.blobs.stat(digest);
-    if (local) {
-      // Held for another repository: link it here too, so the usual checks and serving apply.
+    if (local && (await this.#deps.ipfs.isShared(digest))) {
+      // Held for a public repository: link it here too, so the usual checks and serving apply.
       const holder = (await this.#deps.registryBlobs.holders(digest))[0];
-      if (holder && holder !== repository)
+      if (holder && holder !== repository) {
         await this.#deps.registryBlobs.mount(repository, digest, holder);
+      }
       if (holder) return local.size;
     }
-    await this.#rootManifest(root, signal);
-    const descriptor = this.#descriptors.get(root.toString())?.get(digest);
-    if (!descriptor) throw new BlobUnknownError(digest);
     const cid = await this.#cidFor(descriptor, signal);
     if (!cid) throw new BlobUnknownError(digest);
     this.#deps.log.info({ digest, cid: cid.toString() }, "fetching blob from peers");
@@ -134,9 +136,30 @@ export class CidContent {
     }
   }
 
+  /** The descriptor of `digest` within the image `root` names (its index's children included). */
+  async #descriptorIn(
+    root: CID,
+    digest: string,
+    signal?: AbortSignal,
+  ): Promise<Descriptor | undefined> {
+    const top = await this.#rootManifest(root, signal);
+    const seen = () => this.#descriptors.get(root.toString());
+    if (seen()?.has(digest)) return seen()?.get(digest);
+    // After a restart only the top level is known: look through the index's child manifests.
+    const children = [...(seen()?.values() ?? [])].filter(
+      (d) => d.mediaType !== undefined && manifestKinds.has(d.mediaType) && d.digest !== top.digest,
+    );
+    for (const child of children.slice(0, 64)) {
+      await this.manifest(root, child.digest, signal);
+      if (seen()?.has(digest)) return seen()?.get(digest);
+    }
+    return undefined;
+  }
+
   async #rootManifest(root: CID, signal?: AbortSignal): Promise<CidManifest> {
     const known = (await this.#deps.ipfs.index.digestOf(root)) ?? sha256DigestOfRawCid(root);
     let bytes = known ? await this.#localBytes(known) : undefined;
+    const fetched = !bytes;
     bytes ??= await this.#fetchSmall(root, signal);
     const json = parseJson(bytes);
     // nerdctl publishes a descriptor of the image, with the manifest's CID in `urls`.
@@ -146,6 +169,7 @@ export class CidContent {
       Array.isArray(json.urls) &&
       !("schemaVersion" in json)
     ) {
+      if (fetched) await this.#keep(root, digestOf(bytes), bytes);
       const inner = await this.#small(json as unknown as Descriptor, signal);
       return this.#remember(root, json.digest, inner);
     }
@@ -180,11 +204,15 @@ export class CidContent {
       if (d && typeof d.digest === "string" && Number.isSafeInteger(d.size))
         seen.set(d.digest, d as unknown as Descriptor);
     }
+    await this.#keep(root, digest, bytes);
+    return { digest, mediaType, bytes };
+  }
+
+  /** Stores verified small content under `ipfs/<root>`, which anyone may pull, and imports it. */
+  async #keep(root: CID, digest: string, bytes: Uint8Array): Promise<void> {
     if (!(await this.#deps.blobs.stat(digest))) await this.#deps.blobs.putBlob(digest, bytes);
-    // Held under `ipfs/<cid>`, which anyone may pull, so this instance shares it with peers too.
     await this.#deps.meta.linkBlob(`ipfs/${root}`, digest, bytes.byteLength);
     await this.#deps.ipfs.cidOf(digest);
-    return { digest, mediaType, bytes };
   }
 
   async #cidFor(descriptor: Descriptor, signal?: AbortSignal): Promise<CID | undefined> {
@@ -217,14 +245,27 @@ export class CidContent {
     return bytes;
   }
 
+  /** Bytes held here that anyone may pull; content of private repositories reads as absent. */
   async #localBytes(digest: string): Promise<Uint8Array | undefined> {
     if (!(await this.#deps.blobs.stat(digest))) return undefined;
+    if (!(await this.#deps.ipfs.isShared(digest))) return undefined;
     const chunks: Buffer[] = [];
     for await (const chunk of await this.#deps.blobs.open(digest)) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
   }
 
   async #fetchSmall(cid: CID, signal?: AbortSignal): Promise<Uint8Array> {
+    // @helia/bitswap 4 does not answer a second want of a block from the same peer for a while;
+    // small content fetched but not kept (it failed a check) is remembered briefly instead.
+    const recent = this.#recent.get(cid.toString());
+    if (recent && recent.until > Date.now()) return recent.bytes;
+    const bytes = await this.#fetchSmallFromPeers(cid, signal);
+    if (this.#recent.size >= 64) this.#recent.delete(this.#recent.keys().next().value as string);
+    this.#recent.set(cid.toString(), { bytes, until: Date.now() + 120_000 });
+    return bytes;
+  }
+
+  async #fetchSmallFromPeers(cid: CID, signal?: AbortSignal): Promise<Uint8Array> {
     const chunks: Uint8Array[] = [];
     let total = 0;
     try {

@@ -42,11 +42,9 @@ export interface IpfsExtension {
    * A local block for the public gateway, only when the blob it belongs to may be pulled by anyone
    * (`isPublic(repository)` for some repository holding it); otherwise undefined, as if absent.
    */
-  publicBlock(
-    cid: CID,
-    isPublic: (repository: string) => Promise<boolean>,
-    options?: { signal?: AbortSignal },
-  ): Promise<Uint8Array | undefined>;
+  publicBlock(cid: CID, options?: { signal?: AbortSignal }): Promise<Uint8Array | undefined>;
+  /** Whether some repository anyone may pull holds this blob or manifest. */
+  isShared(digest: string): Promise<boolean>;
   /** Resolves when every import queued so far has finished (tests, benchmarks). */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -144,6 +142,7 @@ export async function startIpfs(
       for await (const part of blockstore.get(cid, options)) parts.push(part);
       return parts.length === 1 ? parts[0] : Buffer.concat(parts);
     },
+    isShared,
     idle: async () => {
       await queue;
     },

@@ -80,8 +80,9 @@ describe("flotilla ipfs", { skip: needs("skopeo"), timeout: 300_000 }, () => {
     const pinned = await cli(b, ["pin", cid]);
     assert.equal(pinned.code, 0, pinned.stderr);
     assert.match(pinned.stdout, new RegExp(`pinned ${cid}: 2 blob\\(s\\)`));
-    const tags = await fetch(`${b.url}/v2/ipfs/${cid}/blobs/${manifestDigest}`, { method: "HEAD" });
-    assert.equal(tags.status, 200);
+    const kept = await fetch(`${b.url}/v2/ipfs/${cid}/manifests/latest`, { method: "HEAD" });
+    assert.equal(kept.status, 200);
+    assert.equal(kept.headers.get("docker-content-digest"), manifestDigest);
     assert.equal((await cli(b, ["unpin", cid])).code, 0);
     const again = await cli(b, ["unpin", cid]);
     assert.equal(again.code, 1);
