@@ -114,7 +114,10 @@ export function renderTable(
 
   const rows = build(metrics);
   const detailRows = build(details);
-  const header = ["metric", ...names.map((n) => (n === "flotilla" ? "Flotilla" : "Distribution"))];
+  const header = [
+    "metric",
+    ...names.map((n) => (n === "flotilla" ? "Flotilla (IPFS off)" : "Distribution")),
+  ];
   const main: string[][] = [both ? [...header, "ratio", "bar", ""] : header];
   for (const row of rows) {
     const line = [row.label, ...names.map((n) => cell(row.runs[n] ?? [], row.unit))];
