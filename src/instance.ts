@@ -11,7 +11,7 @@ import {
   type RunningServer,
   TokenSigner,
 } from "./http/index.ts";
-import { CidContent, type IpfsExtension, startIpfs } from "./ipfs/index.ts";
+import type { IpfsExtension } from "./ipfs/index.ts";
 import type { Logger } from "./log/index.ts";
 import { SqliteAccountStore, SqliteDatabase, SqliteMetaStore } from "./meta/index.ts";
 import { createRegistry, type Registry } from "./registry/index.ts";
@@ -72,8 +72,10 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
   const isPublic = auth
     ? (repository: string) => auth.policy.isPublic(repository)
     : async () => true;
-  const ipfs = config.ipfs.enabled
-    ? await startIpfs(
+  // Loaded only when on: Helia and libp2p weigh about 60 MB of memory before doing anything.
+  const ipfsModule = config.ipfs.enabled ? await import("./ipfs/index.ts") : undefined;
+  const ipfs = ipfsModule
+    ? await ipfsModule.startIpfs(
         { blobs, database, events: registry.events, log, isPublic },
         {
           dataDir,
@@ -85,7 +87,8 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     : undefined;
   const content =
     ipfs &&
-    new CidContent({
+    ipfsModule &&
+    new ipfsModule.CidContent({
       ipfs,
       blobs,
       uploads: registry.uploads,
