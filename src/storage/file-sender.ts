@@ -25,7 +25,9 @@ export async function sendFileRange(
   end: number,
   out: Writable,
 ): Promise<void> {
-  const buffers = [Buffer.allocUnsafeSlow(bufferSize), Buffer.allocUnsafeSlow(bufferSize)];
+  // Small blobs (most layers of many images) need small buffers, and one of them.
+  const size = Math.max(1, Math.min(bufferSize, end - start + 1));
+  const buffers = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
   const inFlight: Array<Promise<void> | undefined> = [undefined, undefined];
   let closed = false;
   const onClose = () => {
@@ -37,7 +39,7 @@ export async function sendFileRange(
     for (let turn = 0; position <= end && !closed; turn ^= 1) {
       const buffer = buffers[turn] as Buffer;
       await inFlight[turn]; // the last write from this buffer has reached the kernel
-      const wanted = Math.min(bufferSize, end - position + 1);
+      const wanted = Math.min(size, end - position + 1);
       const { bytesRead } = await readAsync(fd, buffer, 0, wanted, position);
       if (bytesRead === 0) throw new TruncatedFileError(position);
       position += bytesRead;
