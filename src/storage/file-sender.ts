@@ -25,7 +25,7 @@ export async function sendFileRange(
   end: number,
   out: Writable,
 ): Promise<void> {
-  // Small blobs (most layers of many images) need small buffers, and one of them.
+  // Small blobs (most layers of many images) need only small buffers.
   const size = Math.max(1, Math.min(bufferSize, end - start + 1));
   const buffers = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
   const inFlight: Array<Promise<void> | undefined> = [undefined, undefined];
