@@ -75,29 +75,7 @@ export function registerBlobRoutes(app: HttpApp, registry: Registry): void {
   app.get("/v2/:name{.+}/blobs/:digest", async (c) => {
     const name = await repositoryFor(c, "pull");
     const { digest, size } = await blobs.ensureLocal(name, c.req.param("digest"), c.req.raw.signal);
-    const etag = `"${digest}"`;
-    const headers: Record<string, string> = {
-      "Content-Type": "application/octet-stream",
-      "Docker-Content-Digest": digest,
-      ETag: etag,
-      "Accept-Ranges": "bytes",
-      "Cache-Control": "max-age=31536000",
-    };
-    if (c.req.header("if-none-match") === etag) return sendBody(c, 304, headers, undefined);
-    const rangeHeader = c.req.header("range");
-    const range = rangeHeader ? parseRange(rangeHeader, size) : undefined;
-    if (range === "unsatisfiable") {
-      throw new RangeInvalidError("requested range is outside the blob", {
-        "Content-Range": `bytes */${size}`,
-      });
-    }
-    if (range) {
-      headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
-      headers["Content-Length"] = String(range.end - range.start + 1);
-    } else {
-      headers["Content-Length"] = String(size);
-    }
-    return sendBody(c, range ? 206 : 200, headers, (out) => blobs.serve(name, digest, out, range));
+    return sendBlob(c, registry, name, digest, size);
   });
 
   app.delete("/v2/:name{.+}/blobs/:digest", async (c) => {
@@ -148,4 +126,35 @@ function chunkOptions(c: Context) {
     throw new BlobUploadInvalidError("invalid Content-Length");
   }
   return { range, length };
+}
+
+/** A blob download with its headers, `Range`, `If-None-Match`; shared with pulls by CID. */
+export function sendBlob(
+  c: Context<HttpEnv>,
+  registry: Registry,
+  name: string,
+  digest: string,
+  size: number,
+): Promise<Response> {
+  const etag = `"${digest}"`;
+  const headers: Record<string, string> = {
+    "Content-Type": "application/octet-stream",
+    "Docker-Content-Digest": digest,
+    ETag: etag,
+    "Accept-Ranges": "bytes",
+    "Cache-Control": "max-age=31536000",
+  };
+  if (c.req.header("if-none-match") === etag) return sendBody(c, 304, headers, undefined);
+  const rangeHeader = c.req.header("range");
+  const range = rangeHeader ? parseRange(rangeHeader, size) : undefined;
+  if (range === "unsatisfiable") {
+    throw new RangeInvalidError("requested range is outside the blob", {
+      "Content-Range": `bytes */${size}`,
+    });
+  }
+  headers["Content-Length"] = String(range ? range.end - range.start + 1 : size);
+  if (range) headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
+  return sendBody(c, range ? 206 : 200, headers, (out) =>
+    registry.blobs.serve(name, digest, out, range),
+  );
 }

@@ -4,9 +4,9 @@
  */
 import type { CidContent, IpfsExtension } from "../../ipfs/index.ts";
 import { checkName, type Registry } from "../../registry/index.ts";
-import { sendBody } from "../adapter/node.ts";
-import { parseRange } from "../headers.ts";
 import type { HttpApp, HttpContext } from "../types.ts";
+import { sendBlob } from "./blobs.ts";
+import { sendManifest } from "./manifests.ts";
 import { repositoryFor } from "./repository.ts";
 
 export interface IpfsRouteDeps {
@@ -28,34 +28,14 @@ export function registerIpfsRoutes(app: HttpApp, deps: IpfsRouteDeps): void {
   app.get("/v2/ipfs/:cid/manifests/:reference", async (c) => {
     const { root } = await contentRepository(c);
     const manifest = await content.manifest(root, c.req.param("reference"), c.req.raw.signal);
-    const headers = {
-      "Content-Type": manifest.mediaType,
-      "Docker-Content-Digest": manifest.digest,
-      ETag: `"${manifest.digest}"`,
-      "Content-Length": String(manifest.bytes.byteLength),
-    };
-    if (c.req.method === "HEAD") return c.body(null, 200, headers);
-    return c.body(manifest.bytes as Uint8Array<ArrayBuffer>, 200, headers);
+    return sendManifest(c, manifest);
   });
 
   app.get("/v2/ipfs/:cid/blobs/:digest", async (c) => {
     const { name, root } = await contentRepository(c);
     const digest = c.req.param("digest");
     const size = await content.blob(root, name, digest, c.req.raw.signal);
-    const headers: Record<string, string> = {
-      "Content-Type": "application/octet-stream",
-      "Docker-Content-Digest": digest,
-      ETag: `"${digest}"`,
-      "Accept-Ranges": "bytes",
-    };
-    const rangeHeader = c.req.header("range");
-    const range = rangeHeader ? parseRange(rangeHeader, size) : undefined;
-    const slice = range && range !== "unsatisfiable" ? range : undefined;
-    if (slice) headers["Content-Range"] = `bytes ${slice.start}-${slice.end}/${size}`;
-    headers["Content-Length"] = String(slice ? slice.end - slice.start + 1 : size);
-    return sendBody(c, slice ? 206 : 200, headers, (out) =>
-      registry.blobs.serve(name, digest, out, slice),
-    );
+    return sendBlob(c, registry, name, digest, size);
   });
 
   // This instance's IPFS node: what peers dial (FLOTILLA_PEERS of other instances) and who is on.

@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 /** Manifests by tag or digest, tags list and referrers. */
 import { ManifestTooLargeError, type Registry } from "../../registry/index.ts";
 import { readLimited } from "../adapter/node.ts";
@@ -16,15 +17,7 @@ export function registerManifestRoutes(app: HttpApp, registry: Registry): void {
       c.req.param("reference"),
       parseAccept(c.req.header("accept")),
     );
-    const headers = {
-      "Content-Type": manifest.mediaType,
-      "Docker-Content-Digest": manifest.digest,
-      ETag: `"${manifest.digest}"`,
-      "Content-Length": String(manifest.bytes.byteLength),
-    };
-    if (c.req.header("if-none-match") === headers.ETag) return c.body(null, 304, headers);
-    if (c.req.method === "HEAD") return c.body(null, 200, headers);
-    return c.body(manifest.bytes as Uint8Array<ArrayBuffer>, 200, headers);
+    return sendManifest(c, manifest);
   });
 
   app.put("/v2/:name{.+}/manifests/:reference", async (c) => {
@@ -63,4 +56,20 @@ export function registerManifestRoutes(app: HttpApp, registry: Registry): void {
     if (artifactType !== undefined) c.header("OCI-Filters-Applied", "artifactType");
     return c.json(index, 200, { "Content-Type": index.mediaType });
   });
+}
+
+/** A manifest response with its headers, `If-None-Match` and HEAD; shared with pulls by CID. */
+export function sendManifest(
+  c: Context,
+  manifest: { digest: string; mediaType: string; bytes: Uint8Array },
+): Response {
+  const headers = {
+    "Content-Type": manifest.mediaType,
+    "Docker-Content-Digest": manifest.digest,
+    ETag: `"${manifest.digest}"`,
+    "Content-Length": String(manifest.bytes.byteLength),
+  };
+  if (c.req.header("if-none-match") === headers.ETag) return c.body(null, 304, headers);
+  if (c.req.method === "HEAD") return c.body(null, 200, headers);
+  return c.body(manifest.bytes as Uint8Array<ArrayBuffer>, 200, headers);
 }
