@@ -4,7 +4,9 @@
  * to. What this instance lacks comes from peers over bitswap, is checked against its sha256 digest
  * and kept before it is served, and is imported so this instance serves it to others in turn.
  */
+
 import { Readable } from "node:stream";
+import { buffer } from "node:stream/consumers";
 import { CID } from "multiformats/cid";
 import type { Logger } from "../log/index.ts";
 import type { BlobMeta } from "../meta/index.ts";
@@ -249,9 +251,7 @@ export class CidContent {
   async #localBytes(digest: string): Promise<Uint8Array | undefined> {
     if (!(await this.#deps.blobs.stat(digest))) return undefined;
     if (!(await this.#deps.ipfs.isShared(digest))) return undefined;
-    const chunks: Buffer[] = [];
-    for await (const chunk of await this.#deps.blobs.open(digest)) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+    return buffer(await this.#deps.blobs.open(digest));
   }
 
   async #fetchSmall(cid: CID, signal?: AbortSignal): Promise<Uint8Array> {

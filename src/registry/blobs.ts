@@ -1,5 +1,5 @@
 /** Reading, mounting and deleting blobs within a repository. */
-import type { Readable, Writable } from "node:stream";
+import type { Writable } from "node:stream";
 import type { Logger } from "../log/index.ts";
 import type { MetaStore } from "../meta/index.ts";
 import { BlobNotFoundError, type BlobStore, type ByteRange } from "../storage/index.ts";
@@ -41,20 +41,6 @@ export class BlobService {
     return { digest, size };
   }
 
-  /** Opens a blob visible in the repository, whole or one byte range. */
-  async open(repository: string, digest: string, range?: ByteRange): Promise<Readable> {
-    await this.stat(repository, digest);
-    try {
-      return await this.#deps.blobs.open(digest, range);
-    } catch (error) {
-      if (error instanceof BlobNotFoundError) {
-        this.#deps.log.error({ repository, digest }, "blob is linked but missing from storage");
-        throw new BlobUnknownError(digest);
-      }
-      throw error;
-    }
-  }
-
   /** Lets an extension (IPFS) restore missing bytes; the registry itself knows no such source. */
   restoreWith(restorer: BlobRestorer): void {
     this.#restore = restorer;
@@ -77,9 +63,11 @@ export class BlobService {
     throw new BlobUnknownError(digest);
   }
 
-  /** Writes a blob visible in the repository (whole or one range) to `out`, without ending it. */
+  /**
+   * Writes a blob (whole or one range) to `out`, without ending it. Call it after `ensureLocal`,
+   * which checked that the repository holds the blob; the download path asks that only once.
+   */
   async serve(repository: string, digest: string, out: Writable, range?: ByteRange): Promise<void> {
-    await this.stat(repository, digest);
     try {
       await this.#deps.blobs.serve(digest, out, range);
     } catch (error) {

@@ -1,4 +1,5 @@
 /** Manifests, tags and referrers: push with full verification, content negotiation, deletion. */
+import { buffer } from "node:stream/consumers";
 import type { Logger } from "../log/index.ts";
 import type { ManifestRecord, ManifestReference, MetaStore } from "../meta/index.ts";
 import { BlobNotFoundError, type BlobStore } from "../storage/index.ts";
@@ -223,9 +224,7 @@ export class ManifestService {
     const cached = this.#cache.get(digest);
     if (cached) return cached;
     try {
-      const chunks: Buffer[] = [];
-      for await (const chunk of await this.#deps.blobs.open(digest)) chunks.push(chunk as Buffer);
-      const bytes = Buffer.concat(chunks);
+      const bytes = await buffer(await this.#deps.blobs.open(digest));
       this.#cache.set(digest, bytes);
       return bytes;
     } catch (error) {

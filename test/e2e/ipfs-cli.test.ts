@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { flotilla } from "../helpers/cli.ts";
-import { type Instance, startInstance } from "../helpers/instance.ts";
+import { type Instance, ipfsAddress, startInstance } from "../helpers/instance.ts";
 import { writeImageLayout } from "../helpers/oci-layout.ts";
 import { needs, skopeo, tempDir } from "./tools.ts";
 
@@ -36,9 +36,7 @@ describe("flotilla ipfs", { skip: needs("skopeo"), timeout: 300_000 }, () => {
       work.path,
     );
     await (await fetch(`${a.url}/v2/alice/app/_flotilla/cid/v1`)).arrayBuffer();
-    const info = (await (await fetch(`${a.url}/api/v1/ipfs`)).json()) as { addresses: string[] };
-    const peer = info.addresses.find((x) => x.startsWith("/ip4/127.0.0.1/")) as string;
-    b = await startInstance({ env: { FLOTILLA_PEERS: peer } });
+    b = await startInstance({ env: { FLOTILLA_PEERS: await ipfsAddress(a) } });
   });
   after(async () => {
     await b?.dispose();

@@ -6,18 +6,9 @@ import assert from "node:assert/strict";
 import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type Instance, startInstance } from "../helpers/instance.ts";
+import { type Instance, ipfsAddress, startInstance } from "../helpers/instance.ts";
 import { readLayout, writeImageLayout } from "../helpers/oci-layout.ts";
 import { needs, skopeo, tempDir } from "./tools.ts";
-
-async function nodeAddress(instance: Instance): Promise<string> {
-  const info = (await (await fetch(`${instance.url}/api/v1/ipfs`)).json()) as {
-    addresses: string[];
-  };
-  const address = info.addresses.find((a) => a.startsWith("/ip4/127.0.0.1/"));
-  assert.ok(address, `no loopback address in ${info.addresses.join(", ")}`);
-  return address;
-}
 
 describe("pull by CID across instances", { skip: needs("skopeo"), timeout: 300_000 }, () => {
   const instances: Instance[] = [];
@@ -62,7 +53,7 @@ describe("pull by CID across instances", { skip: needs("skopeo"), timeout: 300_0
     const big = info.references.find((r) => r.size > 1024 * 1024);
     assert.match(big?.cid ?? "", /^bafybei/, "a multi-chunk layer is a dag-pb root");
 
-    const b = await startInstance({ env: { FLOTILLA_PEERS: await nodeAddress(a) } });
+    const b = await startInstance({ env: { FLOTILLA_PEERS: await ipfsAddress(a) } });
     instances.push(b);
     const fromB = join(work.path, "from-b");
     await skopeo(
@@ -77,7 +68,7 @@ describe("pull by CID across instances", { skip: needs("skopeo"), timeout: 300_0
     const pulledB = await readLayout(fromB);
     assert.equal(pulledB.entries[0]?.digest, image.manifest.digest, "same manifest digest via B");
 
-    const c = await startInstance({ env: { FLOTILLA_PEERS: await nodeAddress(b) } });
+    const c = await startInstance({ env: { FLOTILLA_PEERS: await ipfsAddress(b) } });
     instances.push(c);
     assert.equal(await a.stop(), 0);
     const fromC = join(work.path, "from-c");
@@ -119,7 +110,7 @@ describe("a repository whose blob bytes are missing", {
   it("fetches them from a peer on the next pull, verified, and keeps them", async () => {
     const a = await startInstance();
     instances.push(a);
-    const b = await startInstance({ env: { FLOTILLA_PEERS: await nodeAddress(a) } });
+    const b = await startInstance({ env: { FLOTILLA_PEERS: await ipfsAddress(a) } });
     instances.push(b);
     const src = join(work.path, "src");
     const image = await writeImageLayout(src, {

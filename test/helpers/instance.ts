@@ -134,3 +134,13 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
   };
   return instance;
 }
+
+/** The instance's IPFS node address on loopback, for another instance's FLOTILLA_PEERS. */
+export async function ipfsAddress(instance: Instance): Promise<string> {
+  const info = (await (await fetch(`${instance.url}/api/v1/ipfs`)).json()) as {
+    addresses: string[];
+  };
+  const address = info.addresses.find((a) => a.startsWith("/ip4/127.0.0.1/"));
+  if (!address) throw new Error(`no loopback IPFS address in ${info.addresses.join(", ")}`);
+  return address;
+}

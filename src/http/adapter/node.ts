@@ -60,14 +60,12 @@ export async function sendBody(
     return new Response(Readable.toWeb(pass) as ReadableStream, { status, headers: all });
   }
   outgoing.writeHead(status, all);
-  if (body) {
-    try {
-      await body(outgoing);
-    } catch (error) {
-      outgoing.destroy();
-      (c.get("log") as Logger | undefined)?.warn({ err: error }, "download cut short");
-      return RESPONSE_ALREADY_SENT;
-    }
+  try {
+    await body(outgoing);
+  } catch (error) {
+    outgoing.destroy();
+    (c.get("log") as Logger | undefined)?.warn({ err: error }, "download cut short");
+    return RESPONSE_ALREADY_SENT;
   }
   outgoing.end();
   return RESPONSE_ALREADY_SENT;
