@@ -77,6 +77,24 @@ export const configSchema = z.strictObject({
       publicNetwork: z.boolean().default(false),
     })
     .prefault({}),
+  outbound: z
+    .strictObject({
+      /**
+       * Let the instance fetch from loopback, private and link-local addresses (federation
+       * peers, mirrors, remote pages). Off by default: a remote server must not be able to make
+       * this instance probe its own network. Tests that run several instances on loopback set it.
+       */
+      allowPrivateAddresses: z.boolean().default(false),
+      /** Time limit for one outbound request (connect to last byte of headers). */
+      timeoutSeconds: z.coerce.number().positive().default(30),
+      /** Largest JSON document (actor, activity, manifest) accepted from another server. */
+      maxDocumentBytes: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(1024 * 1024),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema> & { publicUrl: string };
