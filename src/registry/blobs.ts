@@ -3,6 +3,7 @@ import type { Writable } from "node:stream";
 import type { Logger } from "../log/index.ts";
 import type { MetaStore } from "../meta/index.ts";
 import { BlobNotFoundError, type BlobStore, type ByteRange } from "../storage/index.ts";
+import type { BlobSource } from "./blob-sources.ts";
 import { parseDigest } from "./digest.ts";
 import { BlobUnknownError } from "./errors.ts";
 import type { RegistryEvents } from "./events.ts";
@@ -28,6 +29,7 @@ export type BlobRestorer = (
 export class BlobService {
   readonly #deps: BlobServiceDeps;
   #restore: BlobRestorer | undefined;
+  readonly #sources: BlobSource[] = [];
 
   constructor(deps: BlobServiceDeps) {
     this.#deps = deps;
@@ -39,6 +41,14 @@ export class BlobService {
     const size = await this.#deps.meta.linkedBlobSize(repository, digest);
     if (size === undefined) throw new BlobUnknownError(digest);
     return { digest, size };
+  }
+
+  /**
+   * Adds a place to fetch blobs from (IPFS peers, a mirror's origin) when a pull finds a blob the
+   * repository should have but whose bytes are not here; sources are tried in the order added.
+   */
+  addSource(source: BlobSource): void {
+    this.#sources.push(source);
   }
 
   /** Lets an extension (IPFS) restore missing bytes; the registry itself knows no such source. */

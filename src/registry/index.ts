@@ -1,3 +1,4 @@
+export type { BlobSource, BlobSourceRequest, BlobSourceStream } from "./blob-sources.ts";
 export { type BlobRestorer, BlobService } from "./blobs.ts";
 export * from "./digest.ts";
 export * from "./errors.ts";
