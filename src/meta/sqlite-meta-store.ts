@@ -111,6 +111,13 @@ export class SqliteMetaStore implements MetaStore {
       .map((row) => String(row.repository));
   }
 
+  async referencedBlob(repository: string, digest: string): Promise<string | undefined> {
+    const row = this.#sql(
+      "SELECT parent FROM manifest_references WHERE repository = ? AND child = ? AND kind = 'blob' LIMIT 1",
+    ).get(repository, digest);
+    return row ? String(row.parent) : undefined;
+  }
+
   async putManifest(
     record: ManifestRecord,
     references: ManifestReference[],

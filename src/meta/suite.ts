@@ -41,6 +41,21 @@ export function runMetaStoreSuite(name: string, factory: () => Promise<MetaStore
       await meta.close();
     });
 
+    it("finds the manifest that refers to a blob", async () => {
+      const meta = await factory();
+      const record = { repository: "a/app", digest: d(21), mediaType: "m", size: 5 };
+      await meta.putManifest(record, [
+        { digest: d(22), kind: "blob" },
+        { digest: d(23), kind: "manifest" },
+      ]);
+      assert.equal(await meta.referencedBlob("a/app", d(22)), d(21));
+      assert.equal(await meta.referencedBlob("b/app", d(22)), undefined);
+      assert.equal(await meta.referencedBlob("a/app", d(23)), undefined);
+      await meta.deleteManifest("a/app", d(21));
+      assert.equal(await meta.referencedBlob("a/app", d(22)), undefined);
+      await meta.close();
+    });
+
     it("lists referrers of a subject", async () => {
       const meta = await factory();
       const base = { repository: "a/app", mediaType: "m", size: 1 };

@@ -48,6 +48,8 @@ export interface BlobMeta {
   unlinkBlob(repository: string, digest: string): Promise<boolean>;
   /** Up to `limit` repositories a blob is linked into. */
   repositoriesWithBlob(digest: string, limit: number): Promise<string[]>;
+  /** A manifest of the repository that refers to the blob (linked or not), or undefined. */
+  referencedBlob(repository: string, digest: string): Promise<string | undefined>;
 }
 
 export interface ManifestMeta {
