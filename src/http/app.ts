@@ -12,6 +12,7 @@ import {
   tokenAuthMiddleware,
 } from "./auth/index.ts";
 import { handleError, ociErrorBody } from "./errors.ts";
+import { defaultLimits, type LimitsOptions, registerLimits } from "./limits.ts";
 import { registerBaseRoutes } from "./routes/base.ts";
 import { registerBlobRoutes } from "./routes/blobs.ts";
 import { registerGatewayRoutes } from "./routes/gateway.ts";
@@ -24,6 +25,8 @@ export interface AppOptions {
   clientAddress?: (c: HttpContext) => string | undefined;
   /** Docker token authentication; without it every request may do everything. */
   auth?: AuthDeps;
+  /** Abuse limits (body sizes, concurrent uploads per client); defaults when absent. */
+  limits?: LimitsOptions;
 }
 
 export function createApp(
@@ -60,6 +63,8 @@ export function createApp(
       "request",
     );
   });
+
+  registerLimits(app, options.limits ?? defaultLimits, options.clientAddress);
 
   // URL parsing quietly resolves `..` and decodes `%2F`; a repository name must not depend on that.
   app.use("/v2/*", async (c, next) => {

@@ -3,6 +3,12 @@ import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { createAdaptorServer } from "@hono/node-server";
+import {
+  applyServerLimits,
+  defaultLimits,
+  type LimitsOptions,
+  serverLimitOptions,
+} from "./limits.ts";
 import type { HttpApp } from "./types.ts";
 
 export interface ServerOptions {
@@ -11,6 +17,7 @@ export interface ServerOptions {
   tls?: { cert?: string; key?: string };
   headersTimeoutSeconds: number;
   idleTimeoutSeconds: number;
+  limits?: LimitsOptions;
 }
 
 export interface RunningServer {
@@ -25,10 +32,13 @@ export async function listen(app: HttpApp, options: ServerOptions): Promise<Runn
     options.tls?.cert && options.tls.key
       ? { cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }
       : undefined;
+  const limits = options.limits ?? defaultLimits;
   const server = createAdaptorServer({
     fetch: app.fetch,
-    ...(tls ? { createServer: createHttpsServer, serverOptions: tls } : {}),
+    serverOptions: { ...tls, ...serverLimitOptions(limits) },
+    ...(tls ? { createServer: createHttpsServer } : {}),
   }) as Server;
+  applyServerLimits(server, limits);
   // Uploads of gigabytes take longer than Node's 5-minute whole-request limit; an idle timeout
   // still drops clients that stop sending.
   server.requestTimeout = 0;
