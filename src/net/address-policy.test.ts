@@ -67,7 +67,10 @@ test("allows public addresses", () => {
 
 test("parses IPv6 forms to bytes", () => {
   assert.deepEqual([...(parseIpv6("::1") ?? [])], [...new Array(15).fill(0), 1]);
-  assert.deepEqual([...(parseIpv6("::ffff:1.2.3.4") ?? []).subarray(10)], [0xff, 0xff, 1, 2, 3, 4]);
+  assert.deepEqual(
+    [...(parseIpv6("::ffff:1.2.3.4") ?? new Uint8Array(16)).subarray(10)],
+    [0xff, 0xff, 1, 2, 3, 4],
+  );
   assert.equal(parseIpv6("1::2::3"), undefined);
   assert.equal(parseIpv6("1:2:3:4:5:6:7:8:9"), undefined);
   assert.equal(parseIpv6("12345::"), undefined);
