@@ -33,7 +33,16 @@ export interface TagClaim {
 }
 
 /** Expected failures come back as values (a bad claim from a remote is not an exception here). */
-export type MirrorResult = { ok: true; localName: string } | { ok: false; reason: string };
+export type MirrorResult =
+  | {
+      ok: true;
+      localName: string;
+      /** Tags stored by this call (the initial sync of `track`, or 1 for a claim). */
+      tags?: number;
+      /** What went wrong for single tags while the call as a whole succeeded (initial sync). */
+      problems?: string[];
+    }
+  | { ok: false; reason: string };
 
 export interface MirrorStatus {
   localName: string;
@@ -64,4 +73,10 @@ export interface Mirror {
     evidence: { activityId: string },
   ): Promise<MirrorResult>;
   list(): Promise<MirrorStatus[]>;
+  /**
+   * Whether a local repository name is (or is inside the host namespace of) a mirror. The mirror
+   * writes manifests through the registry's stores and emits `manifest.pushed` like a push, so
+   * IPFS shares them; federation should not announce these as local pushes.
+   */
+  isMirroredRepository(repository: string): Promise<boolean>;
 }
