@@ -16,6 +16,8 @@ export interface RegistryEventMap {
   };
   "manifest.deleted": { repository: string; digest: string; tags: string[] };
   "tag.deleted": { repository: string; tag: string; digest: string };
+  /** GC removed a blob's bytes (and its metadata): indexes of those bytes (IPFS) must go. */
+  "blob.purged": { digest: string };
 }
 
 export type RegistryEventName = keyof RegistryEventMap;
