@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import type { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
@@ -22,7 +22,12 @@ import {
 } from "../../test/helpers/oci-layout.ts";
 import { silentLogger } from "../log/index.ts";
 import { SqliteDatabase, SqliteMetaStore } from "../meta/index.ts";
-import { createRegistry, OciError, type Registry } from "../registry/index.ts";
+import {
+  createRegistry,
+  OciError,
+  type Registry,
+  SourceBytesMismatchError,
+} from "../registry/index.ts";
 import { FsBlobStore } from "../storage/index.ts";
 import { CidContent } from "./content.ts";
 import { type IpfsExtension, startIpfs } from "./extension.ts";
@@ -72,7 +77,6 @@ async function startSide(peers: string[]): Promise<Side> {
       const contentDeps = {
         ipfs: extension,
         blobs,
-        uploads: registry.uploads,
         registryBlobs: registry.blobs,
         meta,
         log,
@@ -126,6 +130,37 @@ async function readAll(side: Side, digest: string): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const part of await side.blobs.open(digest)) parts.push(part as Buffer);
   return Buffer.concat(parts);
+}
+
+/**
+ * Pulls a blob of the image as the route does: opens it, writes it out, and waits until it is
+ * stored and linked (a fetched blob is committed just after its last byte went out).
+ */
+async function download(
+  side: Side,
+  content: CidContent,
+  root: CID,
+  digest: string,
+): Promise<{ size: number | undefined; bytes: Buffer }> {
+  const repository = `ipfs/${root}`;
+  const body = await content.blob(root, repository, digest);
+  const parts: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      parts.push(chunk);
+      callback();
+    },
+  });
+  await body.write(sink);
+  const until = Date.now() + 10_000;
+  while (
+    !(await side.blobs.stat(digest)) ||
+    !(await side.meta.linkedBlobSize(repository, digest))
+  ) {
+    if (Date.now() > until) assert.fail(`${digest} was not stored`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { size: body.size, bytes: Buffer.concat(parts) };
 }
 
 /** Rejects with an OciError of this code. */
@@ -193,7 +228,9 @@ describe("CidContent: pull by CID from a peer", { timeout: 120_000 }, () => {
 
     const repository = `ipfs/${root}`;
     for (const blob of image.blobs) {
-      assert.equal(await content.blob(root, repository, blob.digest), blob.size);
+      const pulled = await download(b, content, root, blob.digest);
+      assert.equal(pulled.size, blob.size);
+      assert.ok(pulled.bytes.equals(blob.data), "the client got the blob");
       assert.deepEqual(await b.registry.blobs.stat(repository, blob.digest), {
         digest: blob.digest,
         size: blob.size,
@@ -201,10 +238,8 @@ describe("CidContent: pull by CID from a peer", { timeout: 120_000 }, () => {
       assert.ok((await readAll(b, blob.digest)).equals(blob.data), `${blob.digest} bytes`);
     }
     // Asked again: served from what B now holds.
-    assert.equal(
-      await content.blob(root, repository, image.layers[0]?.digest ?? ""),
-      image.layers[0]?.size,
-    );
+    const again = await download(b, content, root, image.layers[0]?.digest ?? "");
+    assert.equal(again.size, image.layers[0]?.size);
   });
 
   it("resolves an index, then a child manifest by digest and that child's blobs", async () => {
@@ -226,14 +261,13 @@ describe("CidContent: pull by CID from a peer", { timeout: 120_000 }, () => {
     const index = await content.manifest(root, "latest");
     assert.equal(index.digest, built.index.digest);
     assert.equal(index.mediaType, MEDIA_TYPES.index);
-    const repository = `ipfs/${root}`;
     for (const image of built.images) {
       const child = await content.manifest(root, image.manifest.digest);
       assert.equal(child.digest, image.manifest.digest);
       assert.equal(child.mediaType, MEDIA_TYPES.manifest);
       assert.ok(Buffer.from(child.bytes).equals(image.manifest.data));
       for (const blob of image.blobs) {
-        assert.equal(await content.blob(root, repository, blob.digest), blob.size);
+        assert.equal((await download(b, content, root, blob.digest)).size, blob.size);
         assert.ok((await readAll(b, blob.digest)).equals(blob.data));
       }
     }
@@ -276,9 +310,8 @@ describe("CidContent: pull by CID from a peer", { timeout: 120_000 }, () => {
     assert.equal((await content.manifest(root, manifest.digest)).digest, manifest.digest);
     await rejectsWith(content.manifest(root, "v1"), "MANIFEST_UNKNOWN");
 
-    const repository = `ipfs/${root}`;
     for (const blob of image.blobs) {
-      assert.equal(await content.blob(root, repository, blob.digest), blob.size);
+      assert.equal((await download(b, content, root, blob.digest)).size, blob.size);
       assert.ok((await readAll(b, blob.digest)).equals(blob.data), `${blob.digest} bytes`);
     }
     assert.deepEqual(asked, [], "no digest lookups were needed");
@@ -321,14 +354,15 @@ describe("CidContent: pull by CID from a peer", { timeout: 120_000 }, () => {
 
     const lying = b.content(withNode(b.ipfs, { lookupDigest: async () => decoyCid }));
     await lying.manifest(root, "latest");
-    await rejectsWith(lying.blob(root, repository, layer.digest), "DIGEST_INVALID");
+    // The bytes stream out as they come; the mismatch shows at the end and fails the download.
+    await assert.rejects(download(b, lying, root, layer.digest), SourceBytesMismatchError);
     await assertAbsent(b, layer.digest, "the layer");
     await assertAbsent(b, decoy, "the decoy");
     await rejectsWith(b.registry.blobs.stat(repository, layer.digest), "BLOB_UNKNOWN");
 
     // The honest answer (A's, over the network) leads to the right bytes.
     const honest = b.content();
-    assert.equal(await honest.blob(root, repository, layer.digest), layer.size);
+    assert.equal((await download(b, honest, root, layer.digest)).size, layer.size);
     assert.ok((await readAll(b, layer.digest)).equals(layer.data));
   });
 
@@ -357,7 +391,7 @@ describe("CidContent: pull by CID from a peer", { timeout: 120_000 }, () => {
     const root = await cidOn(a, await pushBlob(a, "nerd/store", manifest.data));
     const content = b.content();
     assert.equal((await content.manifest(root, "latest")).digest, manifest.digest);
-    await rejectsWith(content.blob(root, `ipfs/${root}`, layer.digest), "DIGEST_INVALID");
+    await assert.rejects(download(b, content, root, layer.digest), SourceBytesMismatchError);
     await assertAbsent(b, layer.digest, "the layer");
     await assertAbsent(b, other, "the other blob");
   });

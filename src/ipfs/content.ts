@@ -5,12 +5,12 @@
  * and kept before it is served, and is imported so this instance serves it to others in turn.
  */
 
-import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { CID } from "multiformats/cid";
 import type { Logger } from "../log/index.ts";
 import type { BlobMeta } from "../meta/index.ts";
 import {
+  type BlobBody,
   type BlobService,
   BlobUnknownError,
   digestOf,
@@ -19,10 +19,11 @@ import {
   manifestKinds,
   mediaTypes,
   OciError,
+  type OpenOptions,
   parseDigest,
-  type UploadService,
 } from "../registry/index.ts";
 import type { BlobStore } from "../storage/index.ts";
+import { IpfsBlobSource } from "./blob-source.ts";
 import type { IpfsExtension } from "./extension.ts";
 import { chunkSize, cidFromSha256Digest, sha256DigestOfRawCid } from "./importer.ts";
 
@@ -44,7 +45,6 @@ export interface CidManifest {
 export interface CidContentDeps {
   ipfs: IpfsExtension;
   blobs: BlobStore;
-  uploads: UploadService;
   registryBlobs: BlobService;
   meta: BlobMeta;
   log: Logger;
@@ -55,9 +55,16 @@ export class CidContent {
   /** Descriptors seen in the manifests under each root, to find a blob's size and URLs. */
   readonly #descriptors = new Map<string, Map<string, Descriptor>>();
   readonly #recent = new Map<string, { bytes: Uint8Array; until: number }>();
+  /** The registry's source for blobs a repository lacks: peers, by the CID the index or they know. */
+  readonly source: IpfsBlobSource;
 
   constructor(deps: CidContentDeps) {
     this.#deps = deps;
+    this.source = new IpfsBlobSource({
+      node: deps.ipfs.node,
+      index: deps.ipfs.index,
+      log: deps.log,
+    });
   }
 
   /** The root CID of `ipfs/<cid>`, or an error a client understands. */
@@ -82,60 +89,32 @@ export class CidContent {
     return this.#remember(root, reference, bytes);
   }
 
-  /** Makes sure a blob of the root's image is stored here, fetching it if need be. */
-  async blob(root: CID, repository: string, digest: string, signal?: AbortSignal): Promise<number> {
-    parseDigest(digest);
-    // Only blobs of the image the CID names: `ipfs/<cid>` must not open anything else held here.
-    const descriptor = await this.#descriptorIn(root, digest, signal);
-    if (!descriptor) throw new BlobUnknownError(digest);
-    const local = await this.#deps.blobs.stat(digest);
-    if (local && (await this.#deps.ipfs.isShared(digest))) {
-      // Held for a public repository: link it here too, so the usual checks and serving apply.
-      const holder = (await this.#deps.registryBlobs.holders(digest))[0];
-      if (holder && holder !== repository) {
-        await this.#deps.registryBlobs.mount(repository, digest, holder);
-      }
-      if (holder) return local.size;
-    }
-    const cid = await this.#cidFor(descriptor, signal);
-    if (!cid) throw new BlobUnknownError(digest);
-    this.#deps.log.info({ digest, cid: cid.toString() }, "fetching blob from peers");
-    const stream = Readable.from(this.#deps.ipfs.node.fetch(cid, { signal }));
-    try {
-      return (await this.#deps.uploads.monolithic(repository, digest, stream)).size;
-    } catch (error) {
-      if (error instanceof OciError) throw error;
-      this.#deps.log.info({ digest, cid: cid.toString(), err: String(error) }, "blob not fetched");
-      throw new OciError("BLOB_UNKNOWN", "blob not available here or from peers", {
-        detail: { digest },
-      });
-    }
-  }
-
-  /** The BlobRestorer for the registry: fetches a linked blob's missing bytes from peers. */
-  async restore(
+  /**
+   * A blob of the root's image, ready to send: stored here, or streamed from peers while it is
+   * checked and stored (and then imported, so this instance serves it to others in turn).
+   */
+  async blob(
+    root: CID,
     repository: string,
     digest: string,
-    size: number,
-    signal?: AbortSignal,
-  ): Promise<boolean> {
-    const cid = await this.#cidFor({ digest, size }, signal);
-    if (!cid) return false;
-    this.#deps.log.info(
-      { repository, digest, cid: cid.toString() },
-      "restoring missing blob from peers",
-    );
-    try {
-      await this.#deps.uploads.monolithic(
-        repository,
-        digest,
-        Readable.from(this.#deps.ipfs.node.fetch(cid, { signal })),
-      );
-      return true;
-    } catch (error) {
-      this.#deps.log.warn({ digest, err: String(error) }, "could not restore blob from peers");
-      return false;
+    options: OpenOptions = {},
+  ): Promise<BlobBody> {
+    parseDigest(digest);
+    // Only blobs of the image the CID names: `ipfs/<cid>` must not open anything else held here.
+    const descriptor = await this.#descriptorIn(root, digest, options.signal);
+    if (!descriptor) throw new BlobUnknownError(digest);
+    const { registryBlobs } = this.#deps;
+    if ((await this.#deps.blobs.stat(digest)) && (await this.#deps.ipfs.isShared(digest))) {
+      // Held for a public repository: link it here too, so the usual checks and serving apply.
+      const holder = (await registryBlobs.holders(digest))[0];
+      if (holder && holder !== repository) await registryBlobs.mount(repository, digest, holder);
+      if (holder) return registryBlobs.open(repository, digest, options);
     }
+    const { node, index } = this.#deps.ipfs;
+    const source = new IpfsBlobSource({ node, index, log: this.#deps.log }, (_request, signal) =>
+      this.#cidFor(descriptor, signal),
+    );
+    return registryBlobs.openFrom({ repository, digest, size: descriptor.size }, [source], options);
   }
 
   /** The descriptor of `digest` within the image `root` names (its index's children included). */

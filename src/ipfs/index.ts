@@ -1,4 +1,6 @@
 /** The IPFS extension: zero-copy UnixFS import, the blockstore Helia serves from, and the node. */
+
+export { type CidResolver, IpfsBlobSource, type IpfsBlobSourceDeps } from "./blob-source.ts";
 export {
   BlockHashMismatchError,
   blockMatches,

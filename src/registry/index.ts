@@ -1,5 +1,6 @@
+export { SourceBytesMismatchError } from "./blob-fill.ts";
 export type { BlobSource, BlobSourceRequest, BlobSourceStream } from "./blob-sources.ts";
-export { type BlobRestorer, BlobService } from "./blobs.ts";
+export { type BlobBody, BlobService, type OpenOptions } from "./blobs.ts";
 export * from "./digest.ts";
 export * from "./errors.ts";
 export { type RegistryEventMap, type RegistryEventName, RegistryEvents } from "./events.ts";

@@ -1,8 +1,10 @@
 /** Blob downloads (with `Range`), deletes, and every way of uploading one. */
 import type { Context } from "hono";
 import {
+  type BlobBody,
   BlobUploadInvalidError,
   checkName,
+  type OpenOptions,
   parseDigest,
   RangeInvalidError,
   type Registry,
@@ -74,8 +76,11 @@ export function registerBlobRoutes(app: HttpApp, registry: Registry): void {
 
   app.get("/v2/:name{.+}/blobs/:digest", async (c) => {
     const name = await repositoryFor(c, "pull");
-    const { digest, size } = await blobs.ensureLocal(name, c.req.param("digest"), c.req.raw.signal);
-    return sendBlob(c, registry, name, digest, size);
+    const body = await blobs.open(name, c.req.param("digest"), {
+      signal: c.req.raw.signal,
+      mode: blobOpenMode(c),
+    });
+    return sendBlob(c, body);
   });
 
   app.delete("/v2/:name{.+}/blobs/:digest", async (c) => {
@@ -128,14 +133,15 @@ function chunkOptions(c: Context) {
   return { range, length };
 }
 
+/** How a download takes part in a fetch of a missing blob: ranges wait for it to be stored. */
+export function blobOpenMode(c: Context): OpenOptions["mode"] {
+  if (c.req.method === "HEAD") return "head";
+  return c.req.header("range") ? "wait" : "stream";
+}
+
 /** A blob download with its headers, `Range`, `If-None-Match`; shared with pulls by CID. */
-export function sendBlob(
-  c: Context<HttpEnv>,
-  registry: Registry,
-  name: string,
-  digest: string,
-  size: number,
-): Promise<Response> {
+export function sendBlob(c: Context<HttpEnv>, body: BlobBody): Promise<Response> {
+  const { digest, size } = body;
   const etag = `"${digest}"`;
   const headers: Record<string, string> = {
     "Content-Type": "application/octet-stream",
@@ -144,17 +150,22 @@ export function sendBlob(
     "Accept-Ranges": "bytes",
     "Cache-Control": "max-age=31536000",
   };
-  if (c.req.header("if-none-match") === etag) return sendBody(c, 304, headers, undefined);
+  if (c.req.header("if-none-match") === etag) {
+    body.release();
+    return sendBody(c, 304, headers, undefined);
+  }
   const rangeHeader = c.req.header("range");
-  const range = rangeHeader ? parseRange(rangeHeader, size) : undefined;
+  const range = rangeHeader && size !== undefined ? parseRange(rangeHeader, size) : undefined;
   if (range === "unsatisfiable") {
+    body.release();
     throw new RangeInvalidError("requested range is outside the blob", {
       "Content-Range": `bytes */${size}`,
     });
   }
-  headers["Content-Length"] = String(range ? range.end - range.start + 1 : size);
+  // A fetch of unknown length goes out chunked; its end marks a verified whole.
+  if (size !== undefined)
+    headers["Content-Length"] = String(range ? range.end - range.start + 1 : size);
   if (range) headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
-  return sendBody(c, range ? 206 : 200, headers, (out) =>
-    registry.blobs.serve(name, digest, out, range),
-  );
+  if (c.req.method === "HEAD") body.release();
+  return sendBody(c, range ? 206 : 200, headers, (out) => body.write(out, range));
 }

@@ -5,7 +5,7 @@
 import type { CidContent, IpfsExtension } from "../../ipfs/index.ts";
 import { checkName, type Registry } from "../../registry/index.ts";
 import type { HttpApp, HttpContext } from "../types.ts";
-import { sendBlob } from "./blobs.ts";
+import { blobOpenMode, sendBlob } from "./blobs.ts";
 import { sendManifest } from "./manifests.ts";
 import { repositoryFor } from "./repository.ts";
 
@@ -33,9 +33,11 @@ export function registerIpfsRoutes(app: HttpApp, deps: IpfsRouteDeps): void {
 
   app.get("/v2/ipfs/:cid/blobs/:digest", async (c) => {
     const { name, root } = await contentRepository(c);
-    const digest = c.req.param("digest");
-    const size = await content.blob(root, name, digest, c.req.raw.signal);
-    return sendBlob(c, registry, name, digest, size);
+    const body = await content.blob(root, name, c.req.param("digest"), {
+      signal: c.req.raw.signal,
+      mode: blobOpenMode(c),
+    });
+    return sendBlob(c, body);
   });
 
   // This instance's IPFS node: what peers dial (FLOTILLA_PEERS of other instances) and who is on.
