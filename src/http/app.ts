@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import type { CidContent, IpfsExtension } from "../ipfs/index.ts";
 import type { Logger } from "../log/index.ts";
 import { NameInvalidError, OciError, type Registry } from "../registry/index.ts";
+import { registerWebRoutes, type WebServices } from "../web/index.ts";
 import { rawPath, sentStatus } from "./adapter/node.ts";
 import {
   type AuthDeps,
@@ -34,6 +35,8 @@ export function createApp(
     registry: Registry;
     log: Logger;
     ipfs?: { extension: IpfsExtension; content: CidContent };
+    /** The web interface and its JSON API (pages at `/`, API under `/api/v1/`). */
+    web?: WebServices;
   },
   options: AppOptions = {},
 ): HttpApp {
@@ -93,6 +96,7 @@ export function createApp(
   }
   registerBlobRoutes(app, deps.registry);
   registerManifestRoutes(app, deps.registry);
+  if (deps.web) registerWebRoutes(app, deps.web);
 
   app.all("/v2/*", (c) => {
     const allow = allowedMethods(c.req.path);
