@@ -1,7 +1,15 @@
 /** MetaStore on SQLite through `node:sqlite` (no native build), WAL and full fsync. */
 import type { StatementSync } from "node:sqlite";
 import { SqliteDatabase } from "./sqlite-database.ts";
-import type { ManifestRecord, ManifestReference, MetaStore, Page, UploadRecord } from "./types.ts";
+import {
+  type ManifestRecord,
+  type ManifestReference,
+  type MetaStore,
+  MissingBlobLinkError,
+  type Page,
+  type PutManifestOptions,
+  type UploadRecord,
+} from "./types.ts";
 
 interface ManifestRow {
   repository: string;
@@ -78,8 +86,10 @@ export class SqliteMetaStore implements MetaStore {
         size,
         now,
       );
+      // Linking again refreshes the time: GC's grace window counts from the latest link.
       this.#sql(
-        "INSERT OR IGNORE INTO repository_blobs (repository, digest, created_at) VALUES (?, ?, ?)",
+        `INSERT INTO repository_blobs (repository, digest, created_at) VALUES (?, ?, ?)
+         ON CONFLICT (repository, digest) DO UPDATE SET created_at = excluded.created_at`,
       ).run(repository, digest, now);
     });
   }
@@ -122,9 +132,19 @@ export class SqliteMetaStore implements MetaStore {
     record: ManifestRecord,
     references: ManifestReference[],
     tag?: string,
+    options: PutManifestOptions = {},
   ): Promise<{ previousDigest?: string }> {
     const now = Date.now();
     return this.#transaction(() => {
+      if (options.requireLinkedBlobs) {
+        for (const reference of references) {
+          if (reference.kind !== "blob") continue;
+          const linked = this.#sql(
+            "SELECT 1 FROM repository_blobs WHERE repository = ? AND digest = ?",
+          ).get(record.repository, reference.digest);
+          if (!linked) throw new MissingBlobLinkError(reference.digest);
+        }
+      }
       this.#ensureRepository(record.repository);
       this.#sql(
         `INSERT INTO manifests (repository, digest, media_type, size, artifact_type, subject, annotations, created_at)
@@ -226,6 +246,10 @@ export class SqliteMetaStore implements MetaStore {
 
   async deleteUpload(id: string): Promise<void> {
     this.#sql("DELETE FROM uploads WHERE id = ?").run(id);
+  }
+
+  async markUploadDigest(id: string, digest: string): Promise<void> {
+    this.#sql("UPDATE uploads SET digest = ? WHERE id = ?").run(digest, id);
   }
 
   async uploadsUpdatedBefore(time: number): Promise<UploadRecord[]> {

@@ -1,7 +1,7 @@
 /** The shared MetaStore test suite; every implementation runs it. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { MetaStore } from "./types.ts";
+import { type MetaStore, MissingBlobLinkError } from "./types.ts";
 
 const d = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
 
@@ -90,6 +90,34 @@ export function runMetaStoreSuite(name: string, factory: () => Promise<MetaStore
       assert.equal(await meta.linkedBlobSize("c/x", d(9)), undefined);
       assert.equal(await meta.resolveTag("c/x", "t"), undefined);
       assert.equal(await meta.deleteRepository("c/x"), false);
+      await meta.close();
+    });
+
+    it("refuses a manifest whose blob was unlinked, when asked to require links", async () => {
+      const meta = await factory();
+      const record = { repository: "a/app", digest: d(31), mediaType: "m", size: 5 };
+      const refs = [{ digest: d(32), kind: "blob" as const }];
+      await assert.rejects(
+        meta.putManifest(record, refs, "v1", { requireLinkedBlobs: true }),
+        (error: Error) => error instanceof MissingBlobLinkError && error.message.includes(d(32)),
+      );
+      assert.equal(await meta.getManifest("a/app", d(31)), undefined);
+      assert.equal(await meta.resolveTag("a/app", "v1"), undefined);
+      await meta.linkBlob("a/app", d(32), 3);
+      await meta.putManifest(record, refs, "v1", { requireLinkedBlobs: true });
+      assert.equal(await meta.resolveTag("a/app", "v1"), d(31));
+      // Without the option (mirrors), references need no link.
+      await meta.putManifest({ ...record, digest: d(33) }, [{ digest: d(34), kind: "blob" }]);
+      assert.equal((await meta.getManifest("a/app", d(33)))?.digest, d(33));
+      await meta.close();
+    });
+
+    it("records the digest an upload commits as", async () => {
+      const meta = await factory();
+      await meta.createUpload({ id: "u", repository: "a/x", createdAt: 1, updatedAt: 1 });
+      await meta.markUploadDigest("u", d(40));
+      assert.equal((await meta.getUpload("u"))?.repository, "a/x");
+      await meta.markUploadDigest("nope", d(40));
       await meta.close();
     });
 

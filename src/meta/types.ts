@@ -52,12 +52,21 @@ export interface BlobMeta {
   referencedBlob(repository: string, digest: string): Promise<string | undefined>;
 }
 
+export interface PutManifestOptions {
+  /**
+   * Refuse (MissingBlobLinkError) unless every blob reference is still linked into the repository
+   * when the transaction commits: a push checked its blobs earlier, and GC may unlink in between.
+   */
+  requireLinkedBlobs?: boolean;
+}
+
 export interface ManifestMeta {
   /** Stores a manifest, its references and optionally a tag, in one transaction. */
   putManifest(
     record: ManifestRecord,
     references: ManifestReference[],
     tag?: string,
+    options?: PutManifestOptions,
   ): Promise<{ previousDigest?: string }>;
   getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
   /** Deletes a manifest and every tag pointing at it; returns the removed tags. */
@@ -77,6 +86,21 @@ export interface UploadMeta {
   touchUpload(id: string, at: number): Promise<void>;
   deleteUpload(id: string): Promise<void>;
   uploadsUpdatedBefore(time: number): Promise<UploadRecord[]>;
+  /**
+   * Records the digest an upload is about to commit as, before its bytes move into place: GC keeps
+   * a digest an upload in flight names (see src/lifecycle/gc.ts for the order of operations).
+   */
+  markUploadDigest(id: string, digest: string): Promise<void>;
+}
+
+/** A manifest push whose blob was unlinked (by GC) after the push checked it. */
+export class MissingBlobLinkError extends Error {
+  readonly digest: string;
+  constructor(digest: string) {
+    super(`blob ${digest} is no longer linked into the repository`);
+    this.name = "MissingBlobLinkError";
+    this.digest = digest;
+  }
 }
 
 export interface MetaStore extends RepositoryMeta, BlobMeta, ManifestMeta, TagMeta, UploadMeta {

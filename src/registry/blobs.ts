@@ -9,6 +9,7 @@ import type { BlobSource, BlobSourceRequest } from "./blob-sources.ts";
 import { parseDigest } from "./digest.ts";
 import { BlobUnknownError } from "./errors.ts";
 import type { RegistryEvents } from "./events.ts";
+import type { QuotaGate } from "./uploads.ts";
 
 export interface BlobServiceDeps {
   blobs: BlobStore;
@@ -44,6 +45,7 @@ export class BlobService {
   readonly #deps: BlobServiceDeps;
   readonly #sources: BlobSource[] = [];
   readonly #fills: BlobFills;
+  #quota: QuotaGate | undefined;
 
   constructor(deps: BlobServiceDeps) {
     this.#deps = deps;
@@ -170,8 +172,20 @@ export class BlobService {
     const size = await this.#deps.meta.linkedBlobSize(from, digest);
     if (size === undefined) return undefined;
     if (!(await this.#deps.blobs.stat(digest))) return undefined;
-    await this.#deps.meta.linkBlob(repository, digest, size);
+    if (this.#quota) await this.#quota.link(repository, digest, size);
+    else await this.#deps.meta.linkBlob(repository, digest, size);
+    // Linked first, looked at second: a GC sweep that moved the file aside meanwhile either sees
+    // the link and puts it back, or is seen here (src/lifecycle/gc.ts).
+    if (!(await this.#deps.blobs.stat(digest))) {
+      await this.#deps.meta.unlinkBlob(repository, digest);
+      return undefined;
+    }
     return { digest, size };
+  }
+
+  /** Enforces namespace quotas on mounts (cross-repository links). */
+  limitWith(quota: QuotaGate): void {
+    this.#quota = quota;
   }
 
   /** Repositories that hold a blob (mount candidates when a client names no source). */

@@ -9,4 +9,4 @@ export { ManifestService, type StoredManifest } from "./manifests.ts";
 export * from "./media-types.ts";
 export { checkName, checkTag, isValidTag } from "./names.ts";
 export { createRegistry, type Registry, type RegistryOptions } from "./registry.ts";
-export { UploadService, type UploadStatus, uploadHeaders } from "./uploads.ts";
+export { type QuotaGate, UploadService, type UploadStatus, uploadHeaders } from "./uploads.ts";

@@ -1,7 +1,12 @@
 /** Manifests, tags and referrers: push with full verification, content negotiation, deletion. */
 import { buffer } from "node:stream/consumers";
 import type { Logger } from "../log/index.ts";
-import type { ManifestRecord, ManifestReference, MetaStore } from "../meta/index.ts";
+import {
+  type ManifestRecord,
+  type ManifestReference,
+  type MetaStore,
+  MissingBlobLinkError,
+} from "../meta/index.ts";
 import { BlobNotFoundError, type BlobStore } from "../storage/index.ts";
 import { digestOf, isDigestReference, parseDigest } from "./digest.ts";
 import {
@@ -100,7 +105,19 @@ export class ManifestService {
       subject: parsed.subject?.digest,
       annotations: parsed.annotations,
     };
-    const { previousDigest } = await this.#deps.meta.putManifest(record, references, tag);
+    let previousDigest: string | undefined;
+    try {
+      ({ previousDigest } = await this.#deps.meta.putManifest(record, references, tag, {
+        requireLinkedBlobs: true,
+      }));
+    } catch (error) {
+      // GC unlinked a blob between the check above and this transaction.
+      if (error instanceof MissingBlobLinkError) throw new ManifestBlobUnknownError(error.digest);
+      throw error;
+    }
+    // Rows first, then a look at the bytes: a GC sweep that took an unnamed file with this digest
+    // away just before the rows landed is seen here, and the bytes are written again.
+    if (!(await this.#deps.blobs.stat(digest))) await this.#deps.blobs.putBlob(digest, bytes);
     this.#cache.set(digest, bytes);
     this.#deps.log.debug({ repository, digest, tag }, "manifest pushed");
     this.#deps.events.emit("manifest.pushed", {
@@ -113,6 +130,11 @@ export class ManifestService {
       subject: record.subject,
     });
     return { digest, mediaType: parsed.mediaType, bytes, subject: record.subject };
+  }
+
+  /** Drops a manifest's bytes from the cache (GC deleted it). */
+  forget(digest: string): void {
+    this.#cache.delete(digest);
   }
 
   /** Resolves a tag or digest to the stored manifest's metadata. */

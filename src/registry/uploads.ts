@@ -35,6 +35,19 @@ interface HashState {
   offset: number;
 }
 
+/** Namespace quotas as uploads and mounts see them (implemented in src/lifecycle/quota.ts). */
+export interface QuotaGate {
+  /** Bytes the repository's namespace may still grow by; undefined without a quota. */
+  remaining(repository: string): Promise<number | undefined>;
+  /**
+   * Throws DENIED if `size` more bytes take the namespace over its quota (nothing, when the
+   * namespace already holds `digest`: a blob counts once).
+   */
+  check(repository: string, size: number, digest?: string): Promise<void>;
+  /** Links a blob within the quota (checked in the same transaction); throws DENIED when over. */
+  link(repository: string, digest: string, size: number): Promise<void>;
+}
+
 export interface UploadServiceDeps {
   blobs: BlobStore;
   meta: MetaStore;
@@ -47,9 +60,15 @@ export class UploadService {
   /** Running sha256 of each upload; rebuilt from the file when missing (after a restart). */
   readonly #hashes = new Map<string, HashState>();
   readonly #busy = new Set<string>();
+  #quota: QuotaGate | undefined;
 
   constructor(deps: UploadServiceDeps) {
     this.#deps = deps;
+  }
+
+  /** Enforces namespace quotas on completion, and stops a body that already exceeds one. */
+  limitWith(quota: QuotaGate): void {
+    this.#quota = quota;
   }
 
   async start(repository: string): Promise<UploadStatus> {
@@ -111,8 +130,14 @@ export class UploadService {
         );
       }
       const size = state.offset;
+      const quota = this.#quota;
+      if (quota) await this.#refusing(id, () => quota.check(repository, size, parsed.digest));
+      // The digest is recorded before the bytes move into place: GC re-checks it after moving a
+      // file aside, so a sweep racing this commit puts the file back (src/lifecycle/gc.ts).
+      await this.#deps.meta.markUploadDigest(id, parsed.digest);
       await this.#deps.blobs.commitUpload(id, parsed.digest);
-      await this.#deps.meta.linkBlob(repository, parsed.digest, size);
+      if (quota) await this.#refusing(id, () => quota.link(repository, parsed.digest, size));
+      else await this.#deps.meta.linkBlob(repository, parsed.digest, size);
       await this.#deps.meta.deleteUpload(id);
       this.#hashes.delete(id);
       this.#deps.log.debug({ repository, digest: parsed.digest, size }, "blob committed");
@@ -154,6 +179,16 @@ export class UploadService {
     return stale.length;
   }
 
+  /** Runs a quota check; a refusal ends the upload (a committed file nothing names is GC's). */
+  async #refusing(id: string, check: () => Promise<void>): Promise<void> {
+    try {
+      await check();
+    } catch (error) {
+      await this.#discard(id);
+      throw error;
+    }
+  }
+
   async #record(repository: string, id: string) {
     const record = await this.#deps.meta.getUpload(id);
     if (!record || record.repository !== repository) throw new BlobUploadUnknownError(id);
@@ -181,12 +216,29 @@ export class UploadService {
       }
     }
     const state = await this.#hashState(current.id);
+    // What the namespace may still take: a body that outgrows it is cut, not stored to the end.
+    const quota = this.#quota;
+    const budget = await quota?.remaining(current.repository);
+    let room = budget === undefined ? Number.POSITIVE_INFINITY : budget - current.offset;
+    if (quota && length !== undefined && length > room)
+      await quota.check(current.repository, current.offset + length);
     let written = 0;
     const hasher = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
-        state.hash.update(chunk);
-        written += chunk.length;
-        callback(null, chunk);
+        const accept = () => {
+          state.hash.update(chunk);
+          written += chunk.length;
+          callback(null, chunk);
+        };
+        if (quota && written + chunk.length > room) {
+          // Ask again before refusing: a GC or a deletion may have made room meanwhile.
+          quota.check(current.repository, current.offset + written + chunk.length).then(() => {
+            room = Number.POSITIVE_INFINITY;
+            accept();
+          }, callback);
+          return;
+        }
+        accept();
       },
     });
     // pipeline() carries a client's disconnect from the request body into the hashing stream.
