@@ -21,6 +21,8 @@ export class AccountError extends Error {
 export interface AccountServiceOptions {
   refreshTokenDays: number;
   limiter?: LoginLimiter;
+  /** Whether a name is a mirrored host's namespace, which no user or organization may take. */
+  isMirroredHost?: (name: string) => Promise<boolean>;
 }
 
 export class AccountService {
@@ -41,6 +43,7 @@ export class AccountService {
   ): Promise<void> {
     checkNamespaceName(name);
     checkPassword(password);
+    await this.#checkNotMirrored(name);
     if (await this.store.getNamespace(name)) throw new AccountError(`the name "${name}" is taken`);
     await this.store.createUser({
       name,
@@ -70,6 +73,7 @@ export class AccountService {
 
   async createOrg(name: string, owner?: string): Promise<void> {
     checkNamespaceName(name);
+    await this.#checkNotMirrored(name);
     if (await this.store.getNamespace(name)) throw new AccountError(`the name "${name}" is taken`);
     if (owner && !(await this.store.getUser(owner))) throw new AccountError(`no user "${owner}"`);
     await this.store.createOrg(name, owner);
@@ -194,6 +198,11 @@ export class AccountService {
       tokenId,
       scope: token.kind === "personal" ? token.scope : undefined,
     };
+  }
+
+  async #checkNotMirrored(name: string): Promise<void> {
+    if (await this.#options.isMirroredHost?.(name))
+      throw new AccountError(`the name "${name}" is the namespace of a mirrored registry`);
   }
 
   async #check(username: string, password: string): Promise<Principal | undefined> {

@@ -16,11 +16,18 @@ export function namespaceOf(repository: string): string {
   return repository.split("/")[0] ?? repository;
 }
 
+export interface AccessPolicyOptions {
+  /** Whether a namespace is a mirrored host (`127.0.0.1_5001`): public and written only by the mirror. */
+  isMirrored?: (namespace: string) => Promise<boolean>;
+}
+
 export class AccessPolicy {
   readonly #accounts: AccountStore;
+  readonly #isMirrored: (namespace: string) => Promise<boolean>;
 
-  constructor(accounts: AccountStore) {
+  constructor(accounts: AccountStore, options: AccessPolicyOptions = {}) {
     this.#accounts = accounts;
+    this.#isMirrored = options.isMirrored ?? (async () => false);
   }
 
   /**
@@ -30,6 +37,9 @@ export class AccessPolicy {
   async actions(principal: Principal, repository: string): Promise<Set<Action>> {
     // `ipfs/<cid>` is content-addressed: anyone may pull it, nobody pushes or deletes there.
     if (namespaceOf(repository) === contentNamespace) return new Set(["pull"]);
+    // A mirror is another registry's content: anyone may pull it, nobody here (administrators
+    // included) pushes or deletes; only the mirror writes there, through the registry's stores.
+    if (await this.#isMirrored(namespaceOf(repository))) return new Set(["pull"]);
     const cap = principal.scope ? scopeActions[principal.scope] : allActions;
     const granted = new Set<Action>();
     if (principal.admin) {
@@ -75,6 +85,7 @@ export class AccessPolicy {
   /** Public and existing; `fallback` is the namespace default when already known. */
   async isPublic(repository: string, fallback?: Visibility): Promise<boolean> {
     if (namespaceOf(repository) === contentNamespace) return true;
+    if (await this.#isMirrored(namespaceOf(repository))) return true;
     const own = await this.#accounts.repositoryVisibility(repository);
     if (own === undefined) return false;
     if (own !== null) return own === "public";

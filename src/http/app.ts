@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
 import type { CidContent, IpfsExtension } from "../ipfs/index.ts";
 import type { Logger } from "../log/index.ts";
+import type { Mirror } from "../mirror/types.ts";
 import { NameInvalidError, OciError, type Registry } from "../registry/index.ts";
 import { registerWebRoutes, type WebServices } from "../web/index.ts";
 import { rawPath, sentStatus } from "./adapter/node.ts";
@@ -19,6 +20,7 @@ import { registerBlobRoutes } from "./routes/blobs.ts";
 import { registerGatewayRoutes } from "./routes/gateway.ts";
 import { registerIpfsRoutes } from "./routes/ipfs.ts";
 import { registerManifestRoutes } from "./routes/manifests.ts";
+import { registerMirrorRoutes } from "./routes/mirror-api.ts";
 import type { HttpApp, HttpContext, HttpEnv } from "./types.ts";
 
 export interface AppOptions {
@@ -37,6 +39,8 @@ export function createApp(
     ipfs?: { extension: IpfsExtension; content: CidContent };
     /** The web interface and its JSON API (pages at `/`, API under `/api/v1/`). */
     web?: WebServices;
+    /** Mirrored repositories: the admin API, and DENIED for writes into them. */
+    mirror?: Mirror;
   },
   options: AppOptions = {},
 ): HttpApp {
@@ -85,6 +89,7 @@ export function createApp(
     registerTokenRoutes(app, { ...options.auth, clientAddress });
   }
 
+  if (deps.mirror) registerMirrorRoutes(app, { mirror: deps.mirror, auth: options.auth });
   registerBaseRoutes(app, deps.registry);
   if (deps.ipfs) {
     const { extension, content } = deps.ipfs;

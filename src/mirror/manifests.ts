@@ -27,7 +27,7 @@ export type CidFetcher = (
 
 export interface ManifestImportDeps {
   origin: OriginClient;
-  blobs: Pick<BlobStore, "putBlob">;
+  blobs: Pick<BlobStore, "putBlob" | "stat">;
   meta: Pick<MetaStore, "getManifest" | "putManifest">;
   events: RegistryEvents;
   fetchByCid?: CidFetcher;
@@ -189,6 +189,8 @@ export class ManifestImporter {
       ],
       tag,
     );
+    // As a push does: a garbage collection sweep may have taken the file before the rows landed.
+    if (!(await this.#deps.blobs.stat(digest))) await this.#deps.blobs.putBlob(digest, bytes);
     this.#deps.events.emit("manifest.pushed", {
       repository,
       digest,

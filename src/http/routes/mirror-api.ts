@@ -1,0 +1,114 @@
+/**
+ * Mirrors over HTTP: the administrator's status list and track/untrack (`/api/v1/admin/mirrors`),
+ * and the guard that answers DENIED to any write into a mirrored host namespace, with or without
+ * access control (only the mirror writes there, through the registry's stores).
+ */
+import { namespaceOf } from "../../accounts/index.ts";
+import type { Mirror } from "../../mirror/types.ts";
+import { OciError } from "../../registry/index.ts";
+import { remoteAddress } from "../adapter/node.ts";
+import type { AuthDeps } from "../auth/index.ts";
+import type { HttpApp, HttpContext } from "../types.ts";
+
+export interface MirrorRouteDeps {
+  mirror: Mirror;
+  /** Access control; without it (auth disabled) anyone who reaches the port is an administrator. */
+  auth?: AuthDeps;
+}
+
+const writes = new Set(["PUT", "POST", "PATCH", "DELETE"]);
+const maxBodyBytes = 16 * 1024;
+
+export function registerMirrorRoutes(app: HttpApp, deps: MirrorRouteDeps): void {
+  app.use("/v2/*", async (c, next) => {
+    if (writes.has(c.req.method)) {
+      const name = /^\/v2\/(.+?)\/(?:blobs|manifests|tags|referrers)\//.exec(c.req.path)?.[1];
+      if (name && (await deps.mirror.isMirroredRepository(namespaceOf(name)))) {
+        throw new OciError("DENIED", "this repository is a mirror: only the mirror writes to it", {
+          detail: { name },
+        });
+      }
+    }
+    await next();
+  });
+
+  app.get("/api/v1/admin/mirrors", async (c) => {
+    await requireAdmin(c, deps.auth);
+    return c.json({ mirrors: await deps.mirror.list() });
+  });
+
+  /** Track a repository of a plain registry or another instance: `{registryUrl, name, actorId?}`. */
+  app.post("/api/v1/admin/mirrors", async (c) => {
+    await requireAdmin(c, deps.auth);
+    const body = await jsonBody(c);
+    const registryUrl = typeof body.registryUrl === "string" ? body.registryUrl : undefined;
+    const name = typeof body.name === "string" ? body.name : undefined;
+    if (!registryUrl || !name)
+      throw new OciError("UNSUPPORTED", "expected a JSON body with registryUrl and name", {
+        status: 400,
+      });
+    const actorId =
+      typeof body.actorId === "string" ? body.actorId : plainRegistryActor(registryUrl, name);
+    const result = await deps.mirror.track({ actorId, registryUrl, name });
+    return c.json(result, result.ok ? 200 : 422);
+  });
+
+  app.delete("/api/v1/admin/mirrors", async (c) => {
+    await requireAdmin(c, deps.auth);
+    const actorId = c.req.query("actorId");
+    if (!actorId) throw new OciError("UNSUPPORTED", "expected ?actorId=", { status: 400 });
+    if (!(await deps.mirror.isTracked(actorId)))
+      throw new OciError("NAME_UNKNOWN", "no such mirror", { detail: { actorId } });
+    await deps.mirror.untrack(actorId);
+    return c.body(null, 204);
+  });
+}
+
+/** The id a repository of a plain registry (no ActivityPub actor) is tracked under. */
+export function plainRegistryActor(registryUrl: string, name: string): string {
+  return `${registryUrl.replace(/\/+$/, "")}/v2/${name}/`;
+}
+
+async function jsonBody(c: HttpContext): Promise<Record<string, unknown>> {
+  const text = await c.req.text();
+  if (text.length > maxBodyBytes)
+    throw new OciError("SIZE_INVALID", "body too large", { status: 413 });
+  try {
+    const value = JSON.parse(text);
+    if (value && typeof value === "object" && !Array.isArray(value)) return value;
+  } catch {
+    // answered below
+  }
+  throw new OciError("UNSUPPORTED", "expected a JSON object", { status: 400 });
+}
+
+/** An administrator by password or personal access token (Basic), or by a registry token (Bearer). */
+async function requireAdmin(c: HttpContext, auth: AuthDeps | undefined): Promise<void> {
+  if (!auth) return;
+  const header = c.req.header("authorization") ?? "";
+  const challenge = { "WWW-Authenticate": `Basic realm="${auth.challenge.service}"` };
+  let principal: { admin: boolean; scope?: string } | undefined;
+  const basic = /^Basic\s+([A-Za-z0-9+/=]{1,4096})$/i.exec(header);
+  const bearer = /^Bearer\s+(\S{1,8192})$/i.exec(header);
+  if (basic) {
+    const decoded = Buffer.from(basic[1] as string, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    if (colon > 0) {
+      const address = remoteAddress(c) ?? "unknown";
+      const result = await auth.accounts.authenticate(
+        decoded.slice(0, colon),
+        decoded.slice(colon + 1),
+        address,
+      );
+      if (result.ok) principal = result.principal;
+    }
+  } else if (bearer) {
+    const verified = await auth.signer.verify(bearer[1] as string);
+    if (verified.ok && verified.claims.sub)
+      principal = await auth.accounts.current(verified.claims.sub, verified.claims.tid);
+  }
+  if (!principal)
+    throw new OciError("UNAUTHORIZED", "authentication required", { headers: challenge });
+  if (!principal.admin || (principal.scope && principal.scope !== "admin"))
+    throw new OciError("DENIED", "administrators only");
+}
