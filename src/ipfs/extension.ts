@@ -30,6 +30,10 @@ export interface IpfsExtensionOptions {
   peers: string[];
   listen: string[];
   publicNetwork: boolean;
+  /** This instance's public base URL: peers fetch blocks from its gateway there. */
+  gatewayUrl?: string;
+  /** `config.outbound`: fetching blocks from peers' gateways follows these rules. */
+  outbound?: { allowPrivateAddresses: boolean; timeoutMs: number };
 }
 
 export interface IpfsExtension {
@@ -87,6 +91,8 @@ export async function startIpfs(
     listen: options.listen,
     peers: options.peers,
     publicNetwork: options.publicNetwork,
+    gatewayUrl: options.gatewayUrl,
+    outbound: options.outbound,
     logger: deps.log,
     resolveDigest: async (digest) => ((await isShared(digest)) ? index.rootOf(digest) : undefined),
   });

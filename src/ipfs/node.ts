@@ -20,8 +20,11 @@ import type { Blockstore } from "interface-blockstore";
 import type { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 import type { Logger } from "../log/index.ts";
+import { createGuardedFetcher } from "../net/index.ts";
 import { type DigestResolver, lookupDigest, serveDigestLookups } from "./digest-lookup.ts";
 import { fetchFile } from "./fetch.ts";
+import { gatewaySession } from "./gateway-blocks.ts";
+import { PeerGateways, serveGatewayUrl } from "./gateway-urls.ts";
 
 /** Kubo's default bootstrap peers, dialled only when `publicNetwork` is on. */
 const publicBootstrappers = [
@@ -67,6 +70,13 @@ export interface IpfsNodeOptions {
   resolveDigest?: DigestResolver;
   /** Bounds a digest lookup, asking or answering (default 5 s). */
   digestLookupTimeoutMs?: number;
+  /** This instance's public base URL, told to peers so they fetch blocks from its gateway. */
+  gatewayUrl?: string;
+  /**
+   * Fetch blocks from peers' gateways over HTTP before asking bitswap, within these outbound
+   * rules (`config.outbound`); configured peers may be on private addresses regardless.
+   */
+  outbound?: { allowPrivateAddresses: boolean; timeoutMs: number };
 }
 
 export interface PeerInfo {
@@ -139,6 +149,9 @@ export async function createIpfsNode(options: IpfsNodeOptions): Promise<IpfsNode
   const libp2p = helia.libp2p;
   const peerId = libp2p.peerId.toString();
   const digestLookupTimeoutMs = options.digestLookupTimeoutMs ?? 5000;
+  if (options.gatewayUrl) {
+    await serveGatewayUrl(libp2p, options.gatewayUrl, { logger: options.logger });
+  }
   if (options.resolveDigest) {
     await serveDigestLookups(libp2p, options.resolveDigest, {
       logger: options.logger,
@@ -193,6 +206,38 @@ export async function createIpfsNode(options: IpfsNodeOptions): Promise<IpfsNode
 
   const blockTimeoutMs = options.blockTimeoutMs ?? 30_000;
   const local = helia.blockstore;
+  const configuredIds = new Set(
+    configured.flatMap((address) => {
+      const id = address.getComponents().findLast((part) => part.name === "p2p")?.value;
+      return id ? [id] : [];
+    }),
+  );
+  const configuredPlain = configured.map(String);
+  const isConfigured = (peer: string) =>
+    configuredIds.has(peer) ||
+    libp2p
+      .getConnections()
+      .some(
+        (connection) =>
+          connection.remotePeer.toString() === peer &&
+          configuredPlain.some((plain) => connection.remoteAddr.toString().startsWith(plain)),
+      );
+  const gateways = options.outbound && {
+    gateways: new PeerGateways(libp2p),
+    fetcher: createGuardedFetcher(
+      {},
+      { ...options.outbound, maxDocumentBytes: 2 << 20, userAgent: "Flotilla IPFS" },
+    ),
+    configuredFetcher: createGuardedFetcher(
+      {},
+      {
+        ...options.outbound,
+        allowPrivateAddresses: true,
+        maxDocumentBytes: 2 << 20,
+        userAgent: "Flotilla IPFS",
+      },
+    ),
+  };
   return {
     peerId,
     multiaddrs: () => libp2p.getMultiaddrs().map(String),
@@ -210,6 +255,15 @@ export async function createIpfsNode(options: IpfsNodeOptions): Promise<IpfsNode
       await libp2p.dial(multiaddr(address), connectOptions);
     },
     fetch(cid, fetchOptions = {}) {
+      const fromGateways =
+        gateways &&
+        gatewaySession({
+          gateways: (signal) => gateways.gateways.list(signal),
+          isConfigured,
+          fetcher: gateways.fetcher,
+          configuredFetcher: gateways.configuredFetcher,
+          log: options.logger,
+        });
       const getBlock = async (block: CID, blockOptions: { signal: AbortSignal }) => {
         const signal = AbortSignal.any([blockOptions.signal, AbortSignal.timeout(blockTimeoutMs)]);
         // Helia passes these options on to the blockstore's put of a block it got from a peer;
@@ -217,6 +271,14 @@ export async function createIpfsNode(options: IpfsNodeOptions): Promise<IpfsNode
         // caller stores the blob itself. Helia has already checked the block against its CID.
         const transient = block.code === raw.code && !fetchOptions.keepLeaves;
         const getOptions = { signal, transient };
+        if (fromGateways && !(await options.blockstore.has(block, { signal }))) {
+          const bytes = await fromGateways(block, signal);
+          if (bytes) {
+            // Checked against the CID already; kept as a block from bitswap would be.
+            if (!transient) await options.blockstore.put(block, bytes, getOptions);
+            return bytes;
+          }
+        }
         const parts: Uint8Array[] = [];
         try {
           for await (const part of local.get(block, getOptions)) parts.push(part);
