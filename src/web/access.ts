@@ -42,6 +42,7 @@ export class WebAccess {
   /** Throws unless the viewer may change the repository's description and visibility. */
   async requireManage(viewer: Viewer, repository: string): Promise<void> {
     await this.requireRead(viewer, repository);
+    if (!viewer.open) this.requireUser(viewer);
     if (!(await this.canAdminister(viewer, namespaceOf(repository)))) {
       throw new OciError("DENIED", "only the namespace's owners may change this");
     }
