@@ -4,6 +4,7 @@
  * database, and runs the node that serves and fetches blocks.
  */
 import { join } from "node:path";
+import { setImmediate as yieldToIo } from "node:timers/promises";
 import type { CID } from "multiformats/cid";
 import type { Logger } from "../log/index.ts";
 import type { SqliteDatabase } from "../meta/index.ts";
@@ -11,6 +12,7 @@ import type { RegistryEvents } from "../registry/index.ts";
 import type { BlobReader } from "../storage/index.ts";
 import { ZeroCopyBlockstore } from "./blockstore.ts";
 import { FsBlobRangeReader } from "./fs-range-reader.ts";
+import { ImportQueue } from "./import-queue.ts";
 import { importBlob, sha256DigestOfRawCid } from "./importer.ts";
 import { createIpfsNode, type IpfsNode } from "./node.ts";
 import { SqliteCidIndex } from "./sqlite-cid-index.ts";
@@ -97,15 +99,15 @@ export async function startIpfs(
     resolveDigest: async (digest) => ((await isShared(digest)) ? index.rootOf(digest) : undefined),
   });
 
-  let queue: Promise<unknown> = Promise.resolve();
-  let stopped = false;
   const importNow = async (digest: string): Promise<CID | undefined> => {
     const known = await index.rootOf(digest);
     if (known) return known;
     const stat = await deps.blobs.stat(digest);
     if (!stat || !digest.startsWith("sha256:")) return undefined;
     const started = performance.now();
-    const dag = await importBlob(await deps.blobs.open(digest), stat.size);
+    const dag = await importBlob(politely(await deps.blobs.open(digest)), stat.size);
+    // The bytes may have been purged while they were read: then the import is not recorded.
+    if (!(await deps.blobs.stat(digest))) return undefined;
     await index.putImport(digest, dag);
     log.debug(
       { digest, cid: dag.cid.toString(), ms: Math.round(performance.now() - started) },
@@ -113,14 +115,19 @@ export async function startIpfs(
     );
     return dag.cid;
   };
-  const enqueue = (digest: string) => {
-    queue = queue
-      .then(() => (stopped ? undefined : importNow(digest)))
-      .catch((err) => log.error({ err, digest }, "import failed"));
-  };
+  const queue = new ImportQueue(importNow, (err, digest) =>
+    log.error({ err, digest }, "import failed"),
+  );
+  const enqueue = (digest: string) => queue.add(digest);
 
   deps.events.on("blob.committed", ({ digest }) => enqueue(digest));
   deps.events.on("manifest.pushed", ({ digest }) => enqueue(digest));
+  // GC removed the bytes: the leaves would point into nothing, so the import goes too.
+  deps.events.on("blob.purged", async ({ digest }) => {
+    queue.forget(digest);
+    await index.deleteImport(digest);
+    log.debug({ digest }, "import dropped with its blob");
+  });
 
   // Content committed while the extension was off, or just before a crash, is imported now.
   const missing = deps.database
@@ -137,11 +144,7 @@ export async function startIpfs(
     node,
     index,
     blockstore,
-    cidOf: (digest) => {
-      const result = queue.then(() => importNow(digest));
-      queue = result.catch(() => undefined);
-      return result;
-    },
+    cidOf: (digest) => queue.now(digest),
     async publicBlock(cid, options = {}) {
       if (!(await blockstore.isLocal(cid, options)) || !(await shareable(cid))) return undefined;
       const parts: Uint8Array[] = [];
@@ -149,12 +152,9 @@ export async function startIpfs(
       return parts.length === 1 ? parts[0] : Buffer.concat(parts);
     },
     isShared,
-    idle: async () => {
-      await queue;
-    },
+    idle: () => queue.idle(),
     async stop() {
-      stopped = true;
-      await queue;
+      await queue.stop();
       await node.stop();
     },
   };
@@ -165,4 +165,18 @@ function owningDigestOfNode(database: SqliteDatabase, cid: CID): string | undefi
   const key = `${cid.code}:${Buffer.from(cid.multihash.bytes).toString("base64")}`;
   const row = database.sql("SELECT digest FROM ipfs_nodes WHERE key = ? LIMIT 1").get(key);
   return row ? String(row.digest) : undefined;
+}
+
+/**
+ * A blob's bytes in pieces of at most 1 MiB, letting pending I/O (requests of a push going on)
+ * run between pieces: hashing a 4 MiB read at once holds the event loop for about 10 ms.
+ */
+async function* politely(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const piece = 1 << 20;
+  for await (const chunk of source) {
+    for (let at = 0; at < chunk.length; at += piece) {
+      yield chunk.subarray(at, at + piece);
+      await yieldToIo();
+    }
+  }
 }
