@@ -1,0 +1,133 @@
+/**
+ * Federation's administrator API: the instance's follows (`/api/v1/admin/follows`) and blocked
+ * domains (`/api/v1/admin/blocks`). Remote repositories followed here are mirrored.
+ */
+import { SocialError, type SocialService } from "../../federation/index.ts";
+import { OciError } from "../../registry/index.ts";
+import { remoteAddress } from "../adapter/node.ts";
+import type { AuthDeps } from "../auth/index.ts";
+import type { HttpApp, HttpContext } from "../types.ts";
+
+export interface FederationApiDeps {
+  social: SocialService;
+  /** Access control; without it (auth disabled) anyone who reaches the port is an administrator. */
+  auth?: AuthDeps;
+}
+
+const maxBodyBytes = 16 * 1024;
+
+export function registerFederationApiRoutes(app: HttpApp, deps: FederationApiDeps): void {
+  const { social } = deps;
+
+  app.get("/api/v1/admin/follows", async (c) => {
+    await requireAdmin(c, deps.auth);
+    return c.json({ follows: await social.follows() });
+  });
+
+  /** `{ "target": "@alice@host" | "<repository actor URL>" }`: the instance sends Follow. */
+  app.post("/api/v1/admin/follows", async (c) => {
+    await requireAdmin(c, deps.auth);
+    const target = stringField(await jsonBody(c), "target");
+    return c.json({ follow: await mapped(() => social.follow(target)) }, 201);
+  });
+
+  app.delete("/api/v1/admin/follows", async (c) => {
+    await requireAdmin(c, deps.auth);
+    const target = c.req.query("target");
+    if (!target) throw new OciError("UNSUPPORTED", "expected ?target=", { status: 400 });
+    if (!(await mapped(() => social.unfollow(target))))
+      throw new OciError("NAME_UNKNOWN", "not followed", { detail: { target } });
+    return c.body(null, 204);
+  });
+
+  app.get("/api/v1/admin/blocks", async (c) => {
+    await requireAdmin(c, deps.auth);
+    return c.json({ blocks: await social.blockedDomains() });
+  });
+
+  /** `{ "domain": "evil.example", "reason"?: "…" }`: no delivery either way, pending ones dropped. */
+  app.post("/api/v1/admin/blocks", async (c) => {
+    await requireAdmin(c, deps.auth);
+    const body = await jsonBody(c);
+    const reason = typeof body.reason === "string" ? body.reason.slice(0, 500) : undefined;
+    await mapped(() => social.blockDomain(stringField(body, "domain"), reason));
+    return c.body(null, 204);
+  });
+
+  app.delete("/api/v1/admin/blocks", async (c) => {
+    await requireAdmin(c, deps.auth);
+    const domain = c.req.query("domain");
+    if (!domain) throw new OciError("UNSUPPORTED", "expected ?domain=", { status: 400 });
+    if (!(await social.unblockDomain(domain)))
+      throw new OciError("NAME_UNKNOWN", "not blocked", { detail: { domain } });
+    return c.body(null, 204);
+  });
+}
+
+/** Federation's expected failures as OCI errors with the right status. */
+async function mapped<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof SocialError)) throw error;
+    if (error.code === "not-found") throw new OciError("NAME_UNKNOWN", error.message);
+    if (error.code === "invalid")
+      throw new OciError("NAME_INVALID", error.message, { status: 400 });
+    if (error.code === "blocked" || error.code === "private")
+      throw new OciError("DENIED", error.message);
+    throw new OciError("UNSUPPORTED", error.message, { status: 400 });
+  }
+}
+
+function stringField(body: Record<string, unknown>, name: string): string {
+  const value = body[name];
+  if (typeof value !== "string" || !value.trim() || value.length > 2000)
+    throw new OciError("UNSUPPORTED", `expected a JSON body with a "${name}" string`, {
+      status: 400,
+    });
+  return value.trim();
+}
+
+async function jsonBody(c: HttpContext): Promise<Record<string, unknown>> {
+  const text = await c.req.text();
+  if (text.length > maxBodyBytes)
+    throw new OciError("SIZE_INVALID", "body too large", { status: 413 });
+  try {
+    const value = JSON.parse(text);
+    if (value && typeof value === "object" && !Array.isArray(value)) return value;
+  } catch {
+    // answered below
+  }
+  throw new OciError("UNSUPPORTED", "expected a JSON object", { status: 400 });
+}
+
+/** An administrator by password or personal access token (Basic), or by a registry token (Bearer). */
+async function requireAdmin(c: HttpContext, auth: AuthDeps | undefined): Promise<void> {
+  if (!auth) return;
+  const header = c.req.header("authorization") ?? "";
+  const basic = /^Basic\s+([A-Za-z0-9+/=]{1,4096})$/i.exec(header);
+  const bearer = /^Bearer\s+(\S{1,8192})$/i.exec(header);
+  let principal: { admin: boolean; scope?: string } | undefined;
+  if (basic) {
+    const decoded = Buffer.from(basic[1] as string, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    if (colon > 0) {
+      const result = await auth.accounts.authenticate(
+        decoded.slice(0, colon),
+        decoded.slice(colon + 1),
+        remoteAddress(c) ?? "unknown",
+      );
+      if (result.ok) principal = result.principal;
+    }
+  } else if (bearer) {
+    const verified = await auth.signer.verify(bearer[1] as string);
+    if (verified.ok && verified.claims.sub)
+      principal = await auth.accounts.current(verified.claims.sub, verified.claims.tid);
+  }
+  if (!principal)
+    throw new OciError("UNAUTHORIZED", "authentication required", {
+      headers: { "WWW-Authenticate": `Basic realm="${auth.challenge.service}"` },
+    });
+  if (!principal.admin || (principal.scope && principal.scope !== "admin"))
+    throw new OciError("DENIED", "administrators only");
+}
