@@ -5,6 +5,7 @@ import { createInterface } from "node:readline";
 import { AccountService } from "../accounts/index.ts";
 import { type Config, loadConfig } from "../config/index.ts";
 import { SqliteAccountStore, SqliteDatabase } from "../meta/index.ts";
+import { SqliteMirrorStore } from "../mirror/store.ts";
 
 /** A mistake by the person at the terminal: printed as one line, exit code 1, no stack trace. */
 export class UsageError extends Error {
@@ -27,8 +28,10 @@ export function openContext(configFile: string | undefined): CliContext {
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const database = new SqliteDatabase(join(dataDir, "meta.db"));
+  const mirrors = new SqliteMirrorStore(database);
   const accounts = new AccountService(new SqliteAccountStore(database), {
     refreshTokenDays: config.auth.refreshTokenDays,
+    isMirroredHost: async (name) => mirrors.hasNamespace(name),
   });
   return { config, accounts, database, close: () => database.close() };
 }

@@ -160,6 +160,7 @@ test("a tag claim stores the manifest; blobs come from the origin on first pull,
   const o = await origin();
   const image = fakeImage("claimed");
   o.add("alice/app", "1.0", image);
+  o.requireToken = true;
   const h = await harness({ syncOnTrack: false });
   assert.equal((await h.mirror.track(remote(o))).ok, true);
   const result = await h.mirror.applyTagClaim(claim(o, "1.0", image));

@@ -28,3 +28,8 @@ export function mirroredName(registryUrl: string, name: string): string {
   checkName(name);
   return checkName(`${hostNamespace(registryUrl)}/${name}`);
 }
+
+/** The id a repository of a plain registry (no ActivityPub actor) is tracked under. */
+export function plainRegistryActor(registryUrl: string, name: string): string {
+  return `${registryUrl.replace(/\/+$/, "")}/v2/${name}/`;
+}

@@ -130,11 +130,16 @@ function handle(origin: FakeOrigin, token: string, req: IncomingMessage, res: Se
     return;
   }
   if (origin.requireToken && req.headers.authorization !== `Bearer ${token}`) {
+    // A body longer than small blobs, as real registries send: the challenge must still be seen.
+    const body = JSON.stringify({
+      errors: [{ code: "UNAUTHORIZED", message: "authentication required", detail: null }],
+    });
     res
       .writeHead(401, {
         "www-authenticate": `Bearer realm="${origin.url}/token",service="fake",scope="repository:x:pull"`,
+        "content-length": Buffer.byteLength(body),
       })
-      .end();
+      .end(body);
     return;
   }
   const match = /^\/v2\/(.+)\/(manifests|blobs|tags)\/(.+)$/.exec(url.pathname);

@@ -176,7 +176,8 @@ test("credentials are not carried to another origin on a redirect", async () => 
 
 test("size limits: a declared length and a streamed body past the limit", async () => {
   const server = await serve((req, res) => {
-    if (req.url === "/declared")
+    if (req.url === "/denied") res.writeHead(401, { "content-length": "100" }).end("x".repeat(100));
+    else if (req.url === "/declared")
       res.writeHead(200, { "content-length": "5000" }).end("x".repeat(5000));
     else {
       res.writeHead(200);
@@ -192,6 +193,11 @@ test("size limits: a declared length and a streamed body past the limit", async 
   await assert.rejects(async () => {
     for await (const _ of stream.body);
   }, /more than 1000 bytes/);
+  // An error answer larger than a blob's size still reaches the caller (a token challenge).
+  const denied = await fetcher.open(`${server.url}/denied`, { maxBytes: 10 });
+  assert.ok(denied.ok);
+  assert.equal(denied.status, 401);
+  denied.discard();
   const enough = await fetcher.fetchDocument(`${server.url}/streamed`, { maxBytes: 1600 });
   assert.ok(enough.ok);
   assert.equal(enough.bytes.byteLength, 1600);

@@ -178,8 +178,12 @@ export function createGuardedFetcher(
         }
         const length = Number(res.headers["content-length"]);
         const contentLength = Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+        // Only a successful answer is refused up front: an error (a 401 with its challenge, a 404)
+        // is the caller's to read, and its body is still cut at the limit.
         if (
           request.maxBytes !== undefined &&
+          status >= 200 &&
+          status < 300 &&
           contentLength !== undefined &&
           contentLength > request.maxBytes
         ) {
