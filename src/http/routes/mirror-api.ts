@@ -4,6 +4,7 @@
  * access control (only the mirror writes there, through the registry's stores).
  */
 import { namespaceOf } from "../../accounts/index.ts";
+import { plainRegistryActor } from "../../mirror/names.ts";
 import type { Mirror } from "../../mirror/types.ts";
 import { OciError } from "../../registry/index.ts";
 import { remoteAddress } from "../adapter/node.ts";
@@ -62,11 +63,6 @@ export function registerMirrorRoutes(app: HttpApp, deps: MirrorRouteDeps): void 
     await deps.mirror.untrack(actorId);
     return c.body(null, 204);
   });
-}
-
-/** The id a repository of a plain registry (no ActivityPub actor) is tracked under. */
-export function plainRegistryActor(registryUrl: string, name: string): string {
-  return `${registryUrl.replace(/\/+$/, "")}/v2/${name}/`;
 }
 
 async function jsonBody(c: HttpContext): Promise<Record<string, unknown>> {
