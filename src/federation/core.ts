@@ -10,7 +10,8 @@ import type { SocialStore } from "./social-store.ts";
 
 export interface FederationDeps {
   database: SqliteDatabase;
-  registry: Registry;
+  /** Registry events and manifests; absent in the CLI, which publishes nothing. */
+  registry?: Pick<Registry, "events" | "manifests">;
   meta: RepositoryMeta;
   accounts: AccountStore;
   /** Whether anonymous callers may pull a repository; only those federate. */

@@ -72,7 +72,7 @@ export async function startFederation(
 ): Promise<FederationExtension> {
   const { core, kv, social } = openFederation(deps, options);
   const publisher = new Publisher(core);
-  const detach = publisher.attach(deps.registry.events);
+  const detach = deps.registry ? publisher.attach(deps.registry.events) : () => {};
   const guard = new InboxGuard({
     maxBytes: options.inboxMaxBytes,
     perHostPerMinute: options.inboxPerHostPerMinute,

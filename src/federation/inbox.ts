@@ -145,7 +145,7 @@ function onUndo(core: Core): Handler<Undo> {
 }
 
 function onAccept(core: Core, accepted: boolean): Handler<Accept | Reject> {
-  return async (_ctx, activity, actorId) => {
+  return async (_ctx, _activity, actorId) => {
     // Only the actor we asked may answer our Follow of it.
     const follow = core.graph.following(actorId.href);
     if (!follow || follow.state === (accepted ? "accepted" : "rejected")) return;

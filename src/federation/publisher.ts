@@ -147,7 +147,8 @@ export class Publisher {
   async #platforms(repository: string, digest: string, mediaType: string): Promise<string[]> {
     if (!/index|manifest\.list/.test(mediaType)) return [];
     try {
-      const stored = await this.#core.deps.registry.manifests.get(repository, digest);
+      const stored = await this.#core.deps.registry?.manifests.get(repository, digest);
+      if (!stored) return [];
       const index = JSON.parse(Buffer.from(stored.bytes).toString("utf8")) as {
         manifests?: Array<{ platform?: { os?: string; architecture?: string; variant?: string } }>;
       };

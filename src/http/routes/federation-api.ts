@@ -1,6 +1,6 @@
 /**
- * Federation's administrator API: the instance's follows (`/api/v1/admin/follows`) and blocked
- * domains (`/api/v1/admin/blocks`). Remote repositories followed here are mirrored.
+ * Federation's administrator API: the instance's follows (`/api/v1/admin/follows`). Remote
+ * repositories followed here are mirrored. (Blocks live in the web interface's admin API.)
  */
 import { SocialError, type SocialService } from "../../federation/index.ts";
 import { OciError } from "../../registry/index.ts";
@@ -37,29 +37,6 @@ export function registerFederationApiRoutes(app: HttpApp, deps: FederationApiDep
     if (!target) throw new OciError("UNSUPPORTED", "expected ?target=", { status: 400 });
     if (!(await mapped(() => social.unfollow(target))))
       throw new OciError("NAME_UNKNOWN", "not followed", { detail: { target } });
-    return c.body(null, 204);
-  });
-
-  app.get("/api/v1/admin/blocks", async (c) => {
-    await requireAdmin(c, deps.auth);
-    return c.json({ blocks: await social.blockedDomains() });
-  });
-
-  /** `{ "domain": "evil.example", "reason"?: "…" }`: no delivery either way, pending ones dropped. */
-  app.post("/api/v1/admin/blocks", async (c) => {
-    await requireAdmin(c, deps.auth);
-    const body = await jsonBody(c);
-    const reason = typeof body.reason === "string" ? body.reason.slice(0, 500) : undefined;
-    await mapped(() => social.blockDomain(stringField(body, "domain"), reason));
-    return c.body(null, 204);
-  });
-
-  app.delete("/api/v1/admin/blocks", async (c) => {
-    await requireAdmin(c, deps.auth);
-    const domain = c.req.query("domain");
-    if (!domain) throw new OciError("UNSUPPORTED", "expected ?domain=", { status: 400 });
-    if (!(await social.unblockDomain(domain)))
-      throw new OciError("NAME_UNKNOWN", "not blocked", { detail: { domain } });
     return c.body(null, 204);
   });
 }
