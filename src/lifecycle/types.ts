@@ -140,7 +140,7 @@ export function parseBytes(text: string): number | undefined {
   if (prefix === "" && (binary !== "" || (byteUnit === "" && number?.includes(".")))) {
     return undefined;
   }
-  const power = "kmgtp".indexOf(prefix.toLowerCase()) + 1;
+  const power = prefix ? "kmgtp".indexOf(prefix.toLowerCase()) + 1 : 0;
   // A bare prefix (10G) means binary, as in most operator tools; "GB" is decimal, "GiB" binary.
   const base = binary || byteUnit === "" ? 1024 : 1000;
   const bytes = Math.round(Number(number) * base ** power);
