@@ -55,6 +55,8 @@ export type ImportResult =
 
 const maxChildren = 1000;
 const maxDepth = 2;
+/** Manifests one import may fetch in all: nested indexes must not multiply a single claim. */
+const maxManifestsPerImport = 1000;
 
 export class ManifestImporter {
   readonly #deps: ManifestImportDeps;
@@ -72,7 +74,7 @@ export class ManifestImporter {
     expected: Expected,
     options: { tag?: string; signal?: AbortSignal } = {},
   ): Promise<ImportResult> {
-    return this.#import(target, reference, expected, options, 0);
+    return this.#import(target, reference, expected, options, 0, { left: maxManifestsPerImport });
   }
 
   async #import(
@@ -81,7 +83,10 @@ export class ManifestImporter {
     expected: Expected,
     options: { tag?: string; signal?: AbortSignal },
     depth: number,
+    budget: { left: number },
   ): Promise<ImportResult> {
+    if (--budget.left < 0)
+      return fail(`the image has more than ${maxManifestsPerImport} manifests`);
     if (expected.size !== undefined && expected.size > this.#maxBytes)
       return fail(`the manifest is ${expected.size} bytes, over the limit of ${this.#maxBytes}`);
     const fetched = await this.#fetch(target, reference, expected, options.signal);
@@ -117,6 +122,7 @@ export class ManifestImporter {
         { digest: child.digest, size: child.size, mediaType: child.mediaType },
         { signal: options.signal },
         depth + 1,
+        budget,
       );
       if (!got.ok) return fail(`child manifest ${child.digest}: ${got.reason}`);
       blobs.push(...got.blobs);

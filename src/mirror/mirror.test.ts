@@ -194,6 +194,21 @@ test("an index is stored with its child manifests", async () => {
   assert.equal((await h.registry.manifests.get(localName, "multi")).digest, index.digest);
 });
 
+test("indexes nested deeper than the mirror follows are refused, nothing tagged", async () => {
+  const o = await origin();
+  const image = fakeImage("deep");
+  const inner = fakeIndex([image]);
+  const middle = fakeIndex([inner]);
+  const outer = fakeIndex([middle]);
+  o.add("alice/app", "deep", outer, [image, inner, middle]);
+  const h = await harness({ syncOnTrack: false });
+  await h.mirror.track(remote(o));
+  const result = await h.mirror.applyTagClaim(claim(o, "deep", outer));
+  assert.equal(result.ok, false);
+  assert.match((result as { reason: string }).reason, /nested deeper/);
+  assert.deepEqual(await h.meta.listTags(`127.0.0.1_${o.port}/alice/app`, { limit: 10 }), []);
+});
+
 test("eagerBlobs fetches every blob when the manifest is stored", async () => {
   const o = await origin();
   const image = fakeImage("eager");
