@@ -4,11 +4,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import { after, test } from "node:test";
+import { CID } from "multiformats/cid";
+import * as raw from "multiformats/codecs/raw";
+import { sha256 as sha256Hasher } from "multiformats/hashes/sha2";
 import { createLogger } from "../log/index.ts";
 import { SqliteDatabase, SqliteMetaStore } from "../meta/index.ts";
 import { createGuardedFetcher, forbiddenAddressReason } from "../net/index.ts";
 import { createRegistry } from "../registry/index.ts";
 import { FsBlobStore } from "../storage/index.ts";
+import { ipfsManifestFetcher } from "./ipfs-manifests.ts";
+import type { CidFetcher } from "./manifests.ts";
 import { createMirror, type MirrorOptions } from "./mirror.ts";
 import { SqliteMirrorStore } from "./store.ts";
 import { type FakeOrigin, fakeImage, fakeIndex, startFakeOrigin } from "./test-support.ts";
@@ -24,6 +29,7 @@ interface HarnessOptions extends Partial<MirrorOptions> {
   /** Judge addresses for real, letting only 127.0.0.1 stand in for a public origin. */
   strictAddresses?: boolean;
   taken?: string[];
+  fetchByCid?: CidFetcher;
 }
 
 async function harness(options: HarnessOptions = {}) {
@@ -64,6 +70,7 @@ async function harness(options: HarnessOptions = {}) {
       events: registry.events,
       registry,
       namespaceTaken: async (ns) => (options.taken ?? []).includes(ns),
+      fetchByCid: options.fetchByCid,
       log,
     },
     {
@@ -207,6 +214,40 @@ test("indexes nested deeper than the mirror follows are refused, nothing tagged"
   assert.equal(result.ok, false);
   assert.match((result as { reason: string }).reason, /nested deeper/);
   assert.deepEqual(await h.meta.listTags(`127.0.0.1_${o.port}/alice/app`, { limit: 10 }), []);
+});
+
+test("with a CID and IPFS peers, the manifest comes over IPFS; wrong bytes from peers fall back to the origin", async () => {
+  const o = await origin();
+  const image = fakeImage("ipfs");
+  const other = fakeImage("other");
+  o.add("alice/app", "1.0", image);
+  const cid = CID.createV1(raw.code, await sha256Hasher.digest(image.bytes)).toString();
+  let served = image.bytes;
+  const node = {
+    peers: () => ["12D3KooWpeer"],
+    async *fetch(asked: CID) {
+      assert.equal(asked.toString(), cid);
+      yield served;
+    },
+  };
+  const h = await harness({ syncOnTrack: false, fetchByCid: ipfsManifestFetcher(node) });
+  await h.mirror.track(remote(o));
+  assert.equal((await h.mirror.applyTagClaim(claim(o, "1.0", image, { cid }))).ok, true);
+  assert.equal(
+    o.seen.filter((s) => s.includes("/manifests/")).length,
+    0,
+    "not asked of the origin",
+  );
+
+  served = other.bytes;
+  const h2 = await harness({ syncOnTrack: false, fetchByCid: ipfsManifestFetcher(node) });
+  await h2.mirror.track(remote(o));
+  assert.equal((await h2.mirror.applyTagClaim(claim(o, "1.0", image, { cid }))).ok, true);
+  assert.equal(o.seen.filter((s) => s.includes("/manifests/")).length, 1, "the origin as fallback");
+  assert.equal(
+    (await h2.registry.manifests.get(`127.0.0.1_${o.port}/alice/app`, "1.0")).digest,
+    image.digest,
+  );
 });
 
 test("eagerBlobs fetches every blob when the manifest is stored", async () => {
