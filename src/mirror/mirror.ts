@@ -14,10 +14,12 @@ import {
 } from "../registry/index.ts";
 import type { BlobStore } from "../storage/index.ts";
 import { OriginBlobSource } from "./blob-source.ts";
+import { KeyedLock } from "./keyed-lock.ts";
 import { type CidFetcher, ManifestImporter } from "./manifests.ts";
 import { hostNamespace, mirroredName, registryOrigin } from "./names.ts";
 import { OriginClient } from "./origin-client.ts";
 import type { SqliteMirrorStore, TrackedRepository } from "./store.ts";
+import { syncTags } from "./sync.ts";
 import type { Mirror, MirrorResult, MirrorStatus, RemoteRepository, TagClaim } from "./types.ts";
 
 export interface MirrorDeps {
@@ -60,7 +62,7 @@ export class RegistryMirror implements Mirror {
   readonly #origin: OriginClient;
   readonly #importer: ManifestImporter;
   /** One change at a time per mirrored repository. */
-  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #lock = new KeyedLock();
   #background: Promise<void> = Promise.resolve();
 
   constructor(deps: MirrorDeps, options: MirrorOptions) {
@@ -116,13 +118,25 @@ export class RegistryMirror implements Mirror {
       return this.#refuse(repository.actorId, `${localName} already mirrors another actor`);
     this.#log.info({ localName, actorId: repository.actorId }, "tracking");
     if (!this.#options.syncOnTrack) return { ok: true, localName, tags: 0 };
-    return this.#sync(this.#deps.store.get(repository.actorId) as TrackedRepository);
+    const tracked = this.#deps.store.get(repository.actorId) as TrackedRepository;
+    return syncTags(
+      {
+        origin: this.#origin,
+        importer: this.#importer,
+        store: this.#deps.store,
+        lock: this.#lock,
+        stored: (name, blobs) => this.#fetchBlobs(name, blobs),
+        log: this.#log,
+      },
+      tracked,
+      this.#options.maxSyncTags,
+    );
   }
 
   async untrack(actorId: string): Promise<void> {
     const tracked = this.#deps.store.get(actorId);
     if (!tracked) return;
-    await this.#exclusive(tracked.localName, async () => {
+    await this.#lock.run(tracked.localName, async () => {
       await this.#deps.meta.deleteRepository(tracked.localName);
       this.#deps.store.remove(actorId);
     });
@@ -164,7 +178,7 @@ export class RegistryMirror implements Mirror {
       return { ok: true, localName, tags: 0 };
     }
     const target = { localName, registry: new URL(tracked.registryUrl), name: tracked.name };
-    const result = await this.#exclusive(localName, () =>
+    const result = await this.#lock.run(localName, () =>
       this.#importer.import(
         target,
         claim.digest,
@@ -200,7 +214,7 @@ export class RegistryMirror implements Mirror {
     if (!tracked) return this.#refuse(repository.actorId, "the repository is not tracked here");
     if (!isValidTag(tag)) return this.#refuse(repository.actorId, "not a valid tag");
     const { localName } = tracked;
-    await this.#exclusive(localName, async () => {
+    await this.#lock.run(localName, async () => {
       try {
         await this.#deps.registry.manifests.delete(localName, tag);
       } catch (error) {
@@ -234,55 +248,6 @@ export class RegistryMirror implements Mirror {
     return this.#background;
   }
 
-  /**
-   * The initial sync. The tag list comes from the origin's own registry, without a signed claim
-   * per tag: that registry is as trustworthy as its actor documents (same host, which federation
-   * checked signs for the repository). Every manifest is still verified against its digest.
-   */
-  async #sync(tracked: TrackedRepository): Promise<MirrorResult> {
-    const registry = new URL(tracked.registryUrl);
-    const listed = await this.#origin.tags(registry, tracked.name, {
-      max: this.#options.maxSyncTags,
-    });
-    if (!listed.ok) {
-      this.#deps.store.noteError(tracked.actorId, `initial sync: ${listed.reason}`);
-      this.#log.warn(
-        { localName: tracked.localName, reason: listed.reason },
-        "initial sync failed",
-      );
-      return { ok: true, localName: tracked.localName, tags: 0, problems: [listed.reason] };
-    }
-    const target = { localName: tracked.localName, registry, name: tracked.name };
-    const problems: string[] = [];
-    let stored = 0;
-    for (const tag of listed.tags) {
-      // A tag a signed claim already set is newer than anything a sync could say.
-      if (!isValidTag(tag) || this.#deps.store.tagEvidence(tracked.localName, tag)?.activityId)
-        continue;
-      const result = await this.#exclusive(tracked.localName, () =>
-        this.#importer.import(target, tag, {}, { tag }),
-      );
-      if (!result.ok) {
-        problems.push(`${tag}: ${result.reason}`);
-        continue;
-      }
-      stored++;
-      this.#deps.store.recordTag({
-        localName: tracked.localName,
-        tag,
-        digest: result.digest,
-        receivedAt: new Date(),
-      });
-      this.#fetchBlobs(tracked.localName, result.blobs);
-    }
-    if (problems.length) {
-      this.#deps.store.noteError(tracked.actorId, `initial sync: ${problems[0]}`);
-      this.#log.warn({ localName: tracked.localName, problems }, "some tags were not mirrored");
-    }
-    this.#log.info({ localName: tracked.localName, tags: stored }, "initial sync done");
-    return { ok: true, localName: tracked.localName, tags: stored, problems };
-  }
-
   /** With `eagerBlobs`, fetches blobs in the background through the registry's sources. */
   #fetchBlobs(localName: string, blobs: Array<{ digest: string }>): void {
     if (!this.#options.eagerBlobs) return;
@@ -305,18 +270,6 @@ export class RegistryMirror implements Mirror {
       "refused",
     );
     return { ok: false, reason };
-  }
-
-  async #exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const before = this.#locks.get(key) ?? Promise.resolve();
-    const run = before.then(work, work);
-    const settled = run.catch(() => {});
-    this.#locks.set(key, settled);
-    try {
-      return await run;
-    } finally {
-      if (this.#locks.get(key) === settled) this.#locks.delete(key);
-    }
   }
 }
 
