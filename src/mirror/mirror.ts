@@ -64,6 +64,7 @@ export class RegistryMirror implements Mirror {
   /** One change at a time per mirrored repository. */
   readonly #lock = new KeyedLock();
   #background: Promise<void> = Promise.resolve();
+  readonly #stopping = new AbortController();
 
   constructor(deps: MirrorDeps, options: MirrorOptions) {
     this.#deps = deps;
@@ -248,14 +249,24 @@ export class RegistryMirror implements Mirror {
     return this.#background;
   }
 
+  /** Cancels eager blob fetches and waits for them to end (before the stores close). */
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    await this.#background;
+  }
+
   /** With `eagerBlobs`, fetches blobs in the background through the registry's sources. */
   #fetchBlobs(localName: string, blobs: Array<{ digest: string }>): void {
-    if (!this.#options.eagerBlobs) return;
+    if (!this.#options.eagerBlobs || this.#stopping.signal.aborted) return;
     const digests = [...new Set(blobs.map((b) => b.digest))];
     this.#background = this.#background.then(async () => {
+      const signal = this.#stopping.signal;
       for (const digest of digests) {
+        if (signal.aborted) return;
         try {
-          (await this.#deps.registry.blobs.open(localName, digest, { mode: "wait" })).release();
+          (
+            await this.#deps.registry.blobs.open(localName, digest, { mode: "wait", signal })
+          ).release();
         } catch (error) {
           this.#log.warn({ localName, digest, err: String(error) }, "eager blob fetch failed");
         }
