@@ -27,7 +27,11 @@ export function createLifecycle(
       store: new SqliteLifecycleStore(deps.database),
       meta: deps.meta,
       registry: deps.registry,
-      files: new FsBlobFiles(deps.blobs, join(deps.dataDir, "gc-aside")),
+      files: new FsBlobFiles(
+        deps.blobs,
+        join(deps.dataDir, "gc-aside"),
+        join(deps.dataDir, "uploads"),
+      ),
       log: deps.log,
     },
     {

@@ -8,11 +8,37 @@ import type { BlobFile, BlobFiles } from "./types.ts";
 export class FsBlobFiles implements BlobFiles {
   readonly #store: FsBlobStore;
   readonly #aside: string;
+  readonly #uploads: string;
 
-  /** `aside` must be on the blob store's filesystem, so moving a file is an atomic rename. */
-  constructor(store: FsBlobStore, aside: string) {
+  /**
+   * `aside` must be on the blob store's filesystem, so moving a file is an atomic rename;
+   * `uploads` is the store's upload directory (`<root>/uploads`).
+   */
+  constructor(store: FsBlobStore, aside: string, uploads: string) {
     this.#store = store;
     this.#aside = aside;
+    this.#uploads = uploads;
+  }
+
+  async *uploadFiles(): AsyncIterable<{ id: string; size: number; modifiedAt: number }> {
+    let names: string[];
+    try {
+      names = await readdir(this.#uploads);
+    } catch {
+      return;
+    }
+    for (const id of names) {
+      try {
+        const s = await stat(join(this.#uploads, id));
+        if (s.isFile()) yield { id, size: s.size, modifiedAt: s.mtimeMs };
+      } catch {
+        // gone meanwhile: committed or cancelled
+      }
+    }
+  }
+
+  async deleteUploadFile(id: string): Promise<void> {
+    await this.#store.deleteUpload(id);
   }
 
   async *list(): AsyncIterable<BlobFile> {

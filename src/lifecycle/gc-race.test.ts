@@ -28,6 +28,8 @@ function hooked(hooks: {
     restore: (digest, token) => files.restore(digest, token),
     discard: (token) => files.discard(token),
     leftAside: () => files.leftAside(),
+    uploadFiles: () => files.uploadFiles(),
+    deleteUploadFile: (id) => files.deleteUploadFile(id),
     async moveAside(digest) {
       await hooks.before?.(digest);
       const token = await files.moveAside(digest);

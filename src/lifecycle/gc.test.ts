@@ -1,5 +1,7 @@
 /** GC's mark and sweep rules against a real registry on temporary stores. */
 import assert from "node:assert/strict";
+import { readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
   expectBlob,
@@ -173,6 +175,21 @@ describe("garbage collection", () => {
     assert.equal(run.uploads, 1);
     const location = res.headers.get("location") ?? "";
     assert.equal((await t.app.request(location)).status, 404);
+  });
+
+  it("removes upload files no upload record names, once they are older than the expiry", async () => {
+    const t = await lifecycleFixture();
+    await writeFile(join(t.root, "uploads", "put-123-crashed"), "half a manifest");
+    const live = await t.app.request("/v2/alice/app/blobs/uploads/", { method: "POST" });
+    assert.equal(live.status, 202);
+    t.advance(2 * hour);
+    assert.equal((await t.lifecycle.collect()).uploads, 0, "younger than the upload expiry");
+    t.advance(24 * hour);
+    const dry = await t.lifecycle.collect({ dryRun: true });
+    assert.equal(dry.uploads, 2, "the stale upload and the orphan file");
+    const run = await t.lifecycle.collect();
+    assert.equal(run.uploads, 2);
+    assert.deepEqual(await readdir(join(t.root, "uploads")), []);
   });
 
   it("puts back files a killed run left aside when something still names them", async () => {

@@ -30,7 +30,7 @@ const maxItems = 1000;
 
 export interface GcDeps {
   store: LifecycleStore;
-  uploads: Pick<UploadMeta, "uploadsUpdatedBefore"> & {
+  uploads: Pick<UploadMeta, "uploadsUpdatedBefore" | "getUpload"> & {
     purgeStale(before: number): Promise<number>;
   };
   files: BlobFiles;
@@ -89,6 +89,7 @@ export class GarbageCollector {
     } else {
       report.count("uploads", await this.#deps.uploads.purgeStale(expiry));
     }
+    await this.#orphanUploads(expiry, dryRun, report);
 
     const progress = (phase: string, done: number, total: number) =>
       options.onProgress?.({ phase, done, total });
@@ -156,6 +157,15 @@ export class GarbageCollector {
       "garbage collection finished",
     );
     return result;
+  }
+
+  /** Upload files with no upload record, untouched since `before`: a crash between the two. */
+  async #orphanUploads(before: number, dryRun: boolean, report: ReportBuilder): Promise<void> {
+    for await (const file of this.#deps.files.uploadFiles()) {
+      if (file.modifiedAt >= before || (await this.#deps.uploads.getUpload(file.id))) continue;
+      if (!dryRun) await this.#deps.files.deleteUploadFile(file.id);
+      report.add("uploads", { kind: "upload", size: file.size });
+    }
   }
 
   /**

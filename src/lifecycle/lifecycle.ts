@@ -19,7 +19,7 @@ import type {
 
 export interface LifecycleDeps {
   store: LifecycleStore;
-  meta: Pick<UploadMeta, "uploadsUpdatedBefore">;
+  meta: Pick<UploadMeta, "uploadsUpdatedBefore" | "getUpload">;
   registry: Registry;
   files: BlobFiles;
   log: Logger;
@@ -53,6 +53,7 @@ export class Lifecycle {
         store: deps.store,
         uploads: {
           uploadsUpdatedBefore: (time) => deps.meta.uploadsUpdatedBefore(time),
+          getUpload: (id) => deps.meta.getUpload(id),
           purgeStale: (before) => registry.uploads.purgeStale(before),
         },
         files: deps.files,

@@ -44,7 +44,7 @@ export async function lifecycleFixture(options: FixtureOptions = {}): Promise<Li
     { maxManifestBytes: 4 * 1024 * 1024, manifestCacheBytes: 1 << 20 },
   );
   const store = new SqliteLifecycleStore(meta.database);
-  const files = new FsBlobFiles(blobs, join(root, "gc-aside"));
+  const files = new FsBlobFiles(blobs, join(root, "gc-aside"), join(root, "uploads"));
   let offset = 0;
   const lifecycle = new Lifecycle(
     {

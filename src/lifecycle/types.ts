@@ -35,6 +35,7 @@ export interface GcReport {
   dryRun: boolean;
   startedAt: number;
   finishedAt: number;
+  /** Expired uploads, and upload files no upload record names (a crash mid-write). */
   uploads: number;
   manifests: number;
   links: number;
@@ -96,6 +97,9 @@ export interface BlobFiles {
   discard(token: string): Promise<void>;
   /** Files left aside by a run that died: digest and token each. */
   leftAside(): AsyncIterable<{ digest: string; token: string }>;
+  /** Upload files (client uploads, fills, temporary writes), by id. */
+  uploadFiles(): AsyncIterable<{ id: string; size: number; modifiedAt: number }>;
+  deleteUploadFile(id: string): Promise<void>;
 }
 
 /** Refused by a namespace quota: `DENIED`, with how much is used of how much. */
