@@ -86,6 +86,8 @@ async function remote(core: Core, target: string, host: string): Promise<Resolve
   let object: Awaited<ReturnType<ReturnType<Core["context"]>["lookupObject"]>>;
   try {
     object = await core.context().lookupObject(target);
+    if (!object && target.startsWith("@") && core.options.allowPrivateAddress)
+      object = await plainHttpHandle(core, target);
   } catch (error) {
     throw new SocialError("not-found", `cannot resolve ${target}: ${(error as Error).message}`);
   }
@@ -117,6 +119,29 @@ async function remote(core: Core, target: string, host: string): Promise<Resolve
     kind: "namespace",
     label: actorLabel(object),
   };
+}
+
+/**
+ * WebFinger for `acct:` handles is HTTPS only. Instances on a private network or loopback (where
+ * `outbound.allowPrivateAddresses` is on, as in tests) often speak plain HTTP: ask that way too.
+ */
+async function plainHttpHandle(core: Core, handle: string) {
+  const match = handlePattern.exec(handle);
+  if (!match) return null;
+  const url = new URL(`http://${match[2]}/.well-known/webfinger`);
+  url.searchParams.set("resource", `acct:${match[1]}@${match[2]}`);
+  const res = await fetch(url, {
+    headers: { Accept: "application/jrd+json" },
+    redirect: "error",
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!res.ok) return null;
+  const jrd = (await res.json()) as {
+    links?: Array<{ rel?: string; type?: string; href?: string }>;
+  };
+  const self = jrd.links?.find((l) => l.rel === "self" && l.type?.includes("activity+json"));
+  if (!self?.href || hostOf(self.href) !== match[2]?.toLowerCase()) return null;
+  return core.context().lookupObject(self.href);
 }
 
 function labelOf(ref: ActorRef): string {

@@ -75,11 +75,10 @@ export async function collectionItems(url: string): Promise<unknown[]> {
   const first = collection.first;
   const page =
     typeof first === "string" ? await getAp(first) : (first as Record<string, unknown> | undefined);
-  return (page?.orderedItems ??
-    page?.items ??
-    collection.orderedItems ??
-    collection.items ??
-    []) as unknown[];
+  const items =
+    page?.orderedItems ?? page?.items ?? collection.orderedItems ?? collection.items ?? [];
+  // Compacted JSON-LD writes a single item without the array.
+  return Array.isArray(items) ? items : [items];
 }
 
 /** Sends a JSON API request as the administrator (no credentials when auth is off). */
