@@ -74,8 +74,15 @@ export class UploadService {
   async start(repository: string): Promise<UploadStatus> {
     const id = randomUUID();
     const now = Date.now();
-    await this.#deps.blobs.createUpload(id);
+    // The row first: a crash before the file exists leaves a row that reads as unknown and expires;
+    // the other order would leave a file no row names, which could neither resume nor expire.
     await this.#deps.meta.createUpload({ id, repository, createdAt: now, updatedAt: now });
+    try {
+      await this.#deps.blobs.createUpload(id);
+    } catch (error) {
+      await this.#deps.meta.deleteUpload(id);
+      throw error;
+    }
     this.#hashes.set(id, { hash: newHash(), offset: 0 });
     return { id, repository, offset: 0 };
   }

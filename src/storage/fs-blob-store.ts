@@ -49,7 +49,22 @@ export class FsBlobStore implements BlobStore {
     const store = new FsBlobStore(options.root);
     await mkdir(store.#blobs, { recursive: true });
     await mkdir(store.#uploads, { recursive: true });
+    await store.#removeDeadTemporaries();
     return store;
+  }
+
+  /**
+   * `putBlob` writes under `put-<pid>-…` and renames into place; a process killed in between
+   * leaves the file behind with no record naming it. Remove those of processes no longer alive
+   * (never another live process's, e.g. the CLI working beside the server).
+   */
+  async #removeDeadTemporaries(): Promise<void> {
+    for (const name of await readdir(this.#uploads)) {
+      const pid = Number(/^put-(\d+)-/.exec(name)?.[1] ?? Number.NaN);
+      if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) {
+        await rm(join(this.#uploads, name), { force: true });
+      }
+    }
   }
 
   /** Where a blob lives on disk (also used for zero-copy reads by other components). */
@@ -234,6 +249,16 @@ async function syncDirectory(path: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, but someone else's.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
