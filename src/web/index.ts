@@ -19,7 +19,6 @@ export function createWeb(deps: WebDeps, options: WebOptions): Web {
   const indexer = createPlatformIndexer({
     registry: deps.registry,
     store: services.store,
-    readBlob: deps.readBlob,
     listManifests: () => services.store.allManifests(),
     log: deps.log.child({ category: "web.indexer" }),
   });

@@ -1,4 +1,5 @@
 /** Keeps the platforms of every pushed manifest, for the repository page and the search filter. */
+import { Writable } from "node:stream";
 import type { Logger } from "../log/index.ts";
 import type { Registry } from "../registry/index.ts";
 import type { WebStore } from "./store.ts";
@@ -38,7 +39,6 @@ export interface PlatformIndexer {
 export function createPlatformIndexer(deps: {
   registry: Registry;
   store: WebStore;
-  readBlob(digest: string): Promise<Uint8Array>;
   listManifests(): Array<{ repository: string; digest: string }>;
   log: Logger;
 }): PlatformIndexer {
@@ -56,7 +56,7 @@ export function createPlatformIndexer(deps: {
     const config = parsed.config;
     if (!config?.digest || !imageConfigTypes.has(config.mediaType ?? "")) return [];
     if ((config.size ?? 0) > maxConfigBytes) return [];
-    const bytes = await deps.readBlob(config.digest);
+    const bytes = await readBlob(deps.registry, repository, config.digest);
     const platform = platformName(JSON.parse(new TextDecoder().decode(bytes)) as PlatformFields);
     return platform ? [platform] : [];
   };
@@ -84,4 +84,28 @@ export function createPlatformIndexer(deps: {
     },
     stop: off,
   };
+}
+
+/**
+ * A small blob of the repository, whole. Through the registry's blob service, so a mirrored
+ * image's config comes from its origin when its bytes are not here yet.
+ */
+async function readBlob(
+  registry: Registry,
+  repository: string,
+  digest: string,
+): Promise<Uint8Array> {
+  const body = await registry.blobs.open(repository, digest);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      total += chunk.length;
+      if (total > maxConfigBytes) return done(new Error("image config too large"));
+      chunks.push(chunk);
+      done();
+    },
+  });
+  await body.write(sink);
+  return Buffer.concat(chunks);
 }

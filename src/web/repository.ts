@@ -71,15 +71,18 @@ export class RepositoryPages {
     await this.#access.requireRead(viewer, name);
     if (!this.#store.exists(name)) throw new NameUnknownError(name);
     const signed = this.#store.signedDigests(name);
-    const tags: TagDetail[] = this.#store.tags(name).map((t) => ({
-      name: t.name,
-      digest: t.digest,
-      mediaType: t.mediaType,
-      size: this.#store.manifestSize(name, t.digest),
-      platforms: this.#store.platformsOf(name, t.digest),
-      pushedAt: t.updatedAt,
-      signed: signed.has(t.digest),
-    }));
+    const tags: TagDetail[] = [];
+    for (const t of this.#store.tags(name)) {
+      tags.push({
+        name: t.name,
+        digest: t.digest,
+        mediaType: t.mediaType,
+        size: await this.sizeOf(name, t.digest),
+        platforms: this.#store.platformsOf(name, t.digest),
+        pushedAt: t.updatedAt,
+        signed: signed.has(t.digest),
+      });
+    }
     const latest = tags.find((t) => t.name === "latest") ?? tags[0];
     const mirrors = await this.#catalog.mirrors();
     const mirror = mirrors.get(name);
@@ -123,6 +126,30 @@ export class RepositoryPages {
     };
   }
 
+  /**
+   * A manifest with everything it references, from the descriptors (a mirror's blobs may not be
+   * here yet); an index counts its child manifests.
+   */
+  async sizeOf(repository: string, digest: string, depth = 0): Promise<number> {
+    const stored = await this.#deps.registry.manifests.get(repository, digest);
+    const json = JSON.parse(new TextDecoder().decode(stored.bytes)) as {
+      config?: { size?: number };
+      layers?: Array<{ size?: number }>;
+      manifests?: Array<{ digest: string; size?: number }>;
+    };
+    let total = stored.bytes.byteLength + Number(json.config?.size ?? 0);
+    for (const layer of json.layers ?? []) total += Number(layer.size ?? 0);
+    for (const child of json.manifests ?? []) {
+      total +=
+        depth < 2
+          ? await this.sizeOf(repository, child.digest, depth + 1).catch(() =>
+              Number(child.size ?? 0),
+            )
+          : Number(child.size ?? 0);
+    }
+    return total;
+  }
+
   async #cidPull(digest: string): Promise<string | undefined> {
     const cid = await this.#deps.cidOf?.(digest).catch(() => undefined);
     return cid ? `${this.#host}/ipfs/${cid}` : undefined;
@@ -150,7 +177,7 @@ export class RepositoryPages {
       repository: name,
       digest: stored.digest,
       mediaType: stored.mediaType,
-      size: this.#store.manifestSize(name, stored.digest),
+      size: await this.sizeOf(name, stored.digest),
       platforms: this.#store.platformsOf(name, stored.digest),
       cid,
       config: json.config && pick(json.config),

@@ -210,26 +210,6 @@ export class WebStore {
     return signed;
   }
 
-  /** A manifest's size with every blob it references, and its child manifests for an index. */
-  manifestSize(repository: string, digest: string, depth = 0): number {
-    const own = this.#db
-      .sql("SELECT size FROM manifests WHERE repository = ? AND digest = ?")
-      .get(repository, digest);
-    if (!own) return 0;
-    let total = Number(own.size);
-    const children = this.#db
-      .sql(
-        `SELECT r.child, r.kind, b.size FROM manifest_references r
-         LEFT JOIN blobs b ON b.digest = r.child WHERE r.repository = ? AND r.parent = ?`,
-      )
-      .all(repository, digest);
-    for (const child of children) {
-      if (child.kind === "blob") total += Number(child.size ?? 0);
-      else if (depth < 2) total += this.manifestSize(repository, String(child.child), depth + 1);
-    }
-    return total;
-  }
-
   /** Blob count and bytes, and the repository count, for administrators. */
   storage(): { blobs: number; bytes: number; repositories: number } {
     const blobs = this.#db

@@ -29,6 +29,8 @@ h2 { font-size: 1.2rem; margin: 1.5rem 0 .5rem; }
 input, select, textarea, button { font: inherit; color: var(--fg); background: var(--bg);
   border: 1px solid var(--line); border-radius: var(--radius); padding: .4rem .6rem; }
 textarea { width: 100%; min-height: 8rem; }
+.wide { width: 100%; }
+form.narrow { max-width: 24rem; }
 button, .button { background: var(--accent); color: var(--accent-fg); border-color: var(--accent);
   cursor: pointer; text-decoration: none; display: inline-block; }
 button.secondary { background: var(--bg); color: var(--accent); }
@@ -56,6 +58,8 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-
 .error { border-left-color: var(--danger); }
 .readme { border: 1px solid var(--line); border-radius: var(--radius); padding: 0 1rem; overflow-wrap: anywhere; }
 .readme pre { overflow-x: auto; }
+.filters { display: grid; grid-template-columns: repeat(auto-fill, minmax(12rem, 1fr)); gap: .75rem; align-items: end; }
+.filters input, .filters select { width: 100%; }
 .columns { display: grid; grid-template-columns: 2fr 1fr; gap: 1.5rem; }
 @media (max-width: 48rem) { .columns { grid-template-columns: 1fr; } th.optional, td.optional { display: none; } }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }

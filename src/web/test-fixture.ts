@@ -51,11 +51,6 @@ export async function webFixture(
       policy: options.auth === false ? undefined : new AccessPolicy(accounts.store),
       database,
       log,
-      readBlob: async (digest) => {
-        const chunks: Buffer[] = [];
-        for await (const chunk of await blobs.open(digest)) chunks.push(chunk as Buffer);
-        return Buffer.concat(chunks);
-      },
       social,
       mirrors: options.mirrors ? { list: async () => options.mirrors ?? [] } : undefined,
     },

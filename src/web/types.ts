@@ -15,8 +15,6 @@ export interface WebDeps {
   policy?: AccessPolicy;
   database: SqliteDatabase;
   log: Logger;
-  /** Reads a small blob (an image config) whole. */
-  readBlob(digest: string): Promise<Uint8Array>;
   /** The client's address, for the sign-in rate limit (forwarded headers only from trusted proxies). */
   // biome-ignore lint/suspicious/noExplicitAny: the HTTP layer's context, whatever its variables.
   clientAddress?(c: Context<any>): string | undefined;

@@ -22,13 +22,13 @@ export function loginPage(options: {
 }): Html {
   return h`<h1>Sign in</h1>
 ${options.error ? notice(options.error, "error") : ""}
-<form method="post" action="/login" style="max-width:24rem">
+<form method="post" action="/login" class="narrow">
 <input type="hidden" name="_csrf" value="${options.loginToken}">
 <input type="hidden" name="next" value="${options.next}">
 <label for="username">User name</label>
-<input id="username" name="username" autocomplete="username" required value="${options.username ?? ""}" style="width:100%">
+<input id="username" name="username" autocomplete="username" required value="${options.username ?? ""}" class="wide">
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required style="width:100%">
+<input id="password" name="password" type="password" autocomplete="current-password" required class="wide">
 <p><button type="submit">Sign in</button></p>
 </form>`;
 }
@@ -88,7 +88,7 @@ ${message ? notice(message) : ""}
 <form method="post" action="/settings/follows" aria-label="Follow">
 ${csrfField(viewer)}
 <label for="target">Handle (<code>@alice@other.example</code>) or repository URL</label>
-<input id="target" name="target" required maxlength="500" style="width:100%">
+<input id="target" name="target" required maxlength="500" class="wide">
 <p><button type="submit">Follow</button></p>
 </form>
 ${

@@ -32,10 +32,10 @@ export function searchPage(
 ): Html {
   return h`<h1>Search</h1>
 <form method="get" action="/search" aria-label="Search with filters">
-<div class="columns">
+<div class="filters">
 <div>
 <label for="q">Query</label>
-<input id="q" type="search" name="q" value="${filters.query}" style="width:100%">
+<input id="q" type="search" name="q" value="${filters.query}" class="wide">
 </div>
 <div>
 <label for="instance">Instance</label>

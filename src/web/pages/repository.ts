@@ -87,7 +87,7 @@ function settingsForm(detail: RepositoryDetail, viewer: Viewer, base: string): H
 <form method="post" action="${base}/settings" aria-labelledby="settings">
 ${csrfField(viewer)}
 <label for="description">Description</label>
-<input id="description" name="description" maxlength="300" value="${detail.description}" style="width:100%">
+<input id="description" name="description" maxlength="300" value="${detail.description}" class="wide">
 <label for="readme-source">README (Markdown)</label>
 <textarea id="readme-source" name="readme">${detail.readme}</textarea>
 <label for="visibility">Visibility</label>
