@@ -3,7 +3,10 @@
  * actor, a tag moved is an Update of the same Note, a deleted tag is a Delete. Sent to the
  * repository's followers and its namespace's. Private repositories publish nothing.
  */
+
+import type { webcrypto } from "node:crypto";
 import { randomUUID } from "node:crypto";
+import { type ActorKeyPair, signObject } from "@fedify/fedify";
 import type { Recipient } from "@fedify/vocab";
 import { type Activity, Create, Delete, Note, Tombstone, Update } from "@fedify/vocab";
 import type { RegistryEventMap, RegistryEvents } from "../registry/index.ts";
@@ -130,14 +133,31 @@ export class Publisher {
         endpoints: row.sharedInbox ? { sharedInbox: new URL(row.sharedInbox) } : null,
       });
     }
-    const json = await activity.toJsonLd({ contextLoader: ctx.contextLoader });
+    // Signed here rather than by Fedify on delivery, so the outbox keeps the proof: a claim
+    // "tag T = D" stays verifiable later, by anyone, with the repository's Ed25519 key.
+    // Fedify's ActorKeyPair extends the DOM's CryptoKeyPair, which Node's types spell differently.
+    const pairs = (await ctx.getActorKeyPairs(identifier)) as Array<
+      ActorKeyPair & webcrypto.CryptoKeyPair
+    >;
+    const ed25519 = pairs.find((p) => p.privateKey.algorithm.name === "Ed25519");
+    const rsa = pairs.find((p) => p.privateKey.algorithm.name === "RSASSA-PKCS1-v1_5");
+    const signed =
+      ed25519?.multikey.id && rsa
+        ? await signObject(activity, ed25519.privateKey, ed25519.multikey.id, {
+            contextLoader: ctx.contextLoader,
+          })
+        : activity;
+    const json = await signed.toJsonLd({ contextLoader: ctx.contextLoader, format: "compact" });
     core.social.addOutbox(activity.id?.href ?? "", identifier, JSON.stringify(json), Date.now());
     if (recipients.length === 0) return;
     // One ordering key per Note: its Create, Updates and Delete arrive in the order they happened.
-    await ctx.sendActivity({ identifier }, recipients, activity, {
-      preferSharedInbox: true,
-      orderingKey: noteId,
-    });
+    // Sending with the RSA key alone keeps Fedify from adding a second proof.
+    await ctx.sendActivity(
+      rsa ? [{ privateKey: rsa.privateKey, keyId: rsa.keyId }] : { identifier },
+      recipients,
+      signed,
+      { preferSharedInbox: true, orderingKey: noteId, normalizeExistingProofs: true },
+    );
     core.log.info(
       { category: "federation.outbox", activity: activity.id?.href, recipients: recipients.length },
       "published",
