@@ -88,6 +88,26 @@ describe("retention", () => {
   });
 });
 
+describe("the schedule", () => {
+  it("applies retention, then collects, and records both as scheduled runs", async () => {
+    const t = await lifecycleFixture({ retention: [{ match: "alice/*", keepLast: 1 }] });
+    await pushImage(t.app, "alice/app", { tag: "old", layerContent: "old" });
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    await pushImage(t.app, "alice/app", { tag: "new", layerContent: "new" });
+    t.advance(2 * hour);
+    await t.lifecycle.scheduled();
+    const runs = await t.lifecycle.runs();
+    assert.deepEqual(
+      runs.map((r) => [r.kind, r.trigger, r.error]),
+      [
+        ["gc", "schedule", undefined],
+        ["retention", "schedule", undefined],
+      ],
+    );
+    assert.deepEqual(await t.meta.listTags("alice/app", { limit: 10 }), ["new"]);
+  });
+});
+
 describe("sizes", () => {
   it("parses and prints sizes as operators write them", () => {
     assert.equal(parseBytes("1048576"), 1048576);
