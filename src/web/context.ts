@@ -1,4 +1,5 @@
 /** The web module's services, and who is asking: a session cookie, API credentials, or nobody. */
+import { timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { anonymous } from "../accounts/index.ts";
@@ -59,7 +60,10 @@ export class WebServices {
   /** Throws unless a session's write carries its CSRF token (form field or X-CSRF-Token). */
   requireCsrf(viewer: Viewer, presented: string | undefined): void {
     if (viewer.via !== "session") return;
-    if (!viewer.csrf || presented === undefined || presented !== viewer.csrf) throw new CsrfError();
+    const expected = Buffer.from(viewer.csrf ?? "");
+    const given = Buffer.from(presented ?? "");
+    if (!expected.length || given.length !== expected.length || !timingSafeEqual(given, expected))
+      throw new CsrfError();
   }
 
   clientAddress(c: Context): string {

@@ -123,6 +123,24 @@ describe("search", () => {
     );
   });
 
+  it("counts a cosign signature referrer as a signature", async () => {
+    const subject = await f.registry.manifests.resolve("bob/myapp", "1.0");
+    await pushImage(f.app, "bob/myapp", {
+      layerContent: "sig-referrer",
+      artifactType: "application/vnd.dev.cosign.artifact.sig.v1+json",
+      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+    });
+    const signed = (await search(f, "signed=true")).map((r) => r.name);
+    assert.deepEqual(signed.sort(), ["alice/app", "bob/myapp"]);
+    const detail = (await (await f.app.request("/api/v1/repositories/bob/myapp")).json()) as {
+      tags: Array<{ name: string; signed: boolean }>;
+    };
+    assert.deepEqual(
+      detail.tags.map((t) => [t.name, t.signed]),
+      [["1.0", true]],
+    );
+  });
+
   it("shows private repositories to those who may pull them", async () => {
     const asAlice = await search(f, "q=secret", f.basic("alice", "alice-password"));
     assert.deepEqual(
