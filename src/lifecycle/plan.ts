@@ -144,30 +144,17 @@ export function planGc(snapshot: GcSnapshot, files: BlobFile[], options: GcPlanO
     if (garbage) blobs.push({ digest: b.digest, size: onDisk.get(b.digest)?.size ?? 0 });
   }
 
-  // Files that nothing names: manifests deleted earlier, or a crash between a row and its file.
-  const named = new Set([...rows, ...referencedAnywhere, ...inFlight]);
-  for (const r of snapshot.references) named.add(r.child);
-  for (const m of snapshot.manifests) {
-    if (kept.has(key(m.repository, m.digest))) named.add(m.digest);
-  }
-  const filesToGo: GcPlan["files"] = [];
-  for (const f of files) {
-    if (f.modifiedAt < cutoff && !named.has(f.digest)) {
-      filesToGo.push({ digest: f.digest, size: f.size });
-    }
-  }
-  // Bytes of deleted manifests whose digest no kept manifest shares go with them.
+  // Files nothing names once this run is done: bytes of manifests deleted now or earlier, or what
+  // a crash left between a row and its file. What a doomed manifest refers to without a row (a
+  // mirror's blob) waits one more run, when nothing refers to it any more.
+  const named = new Set([...rows, ...inFlight, ...referencedAnywhere]);
   const doomedDigests = new Set(doomed.map((m) => m.digest));
-  const stillNamed = new Set([...rows, ...inFlight, ...referencedAnywhere]);
   for (const r of snapshot.references) {
-    if (kept.has(key(r.repository, r.parent))) stillNamed.add(r.child);
+    if (!doomedDigests.has(r.child)) named.add(r.child);
   }
-  for (const digest of doomedDigests) {
-    const file = onDisk.get(digest);
-    if (file && file.modifiedAt < cutoff && !stillNamed.has(digest)) {
-      if (!filesToGo.some((f) => f.digest === digest)) filesToGo.push({ digest, size: file.size });
-    }
-  }
+  const filesToGo: GcPlan["files"] = files
+    .filter((f) => f.modifiedAt < cutoff && !named.has(f.digest))
+    .map((f) => ({ digest: f.digest, size: f.size }));
 
   return { manifests: deletionOrder(doomed, snapshot), links, blobs, files: filesToGo };
 }
