@@ -54,8 +54,10 @@ export async function handleCreateOrUpdate(
   activity: Create | Update,
   actorId: URL,
 ): Promise<void> {
+  // An embedded object from another origin is dropped here ("ignore"), never trusted.
   const note = await activity.getObject({ crossOrigin: "ignore", suppressError: true });
-  if (!(note instanceof Note) || !note.id) return;
+  if (!(note instanceof Note) || !note.id)
+    return refuse(core, activity, "object missing, not a Note, or on another host");
   if (note.id.host !== actorId.host) return refuse(core, activity, "object on another host");
   if (note.attributionId?.href !== actorId.href)
     return refuse(core, activity, "object attributed to another actor");
