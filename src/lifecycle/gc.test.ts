@@ -85,6 +85,8 @@ describe("garbage collection", () => {
       layerContent: "orphan-sig",
       subject: orphan.descriptor,
     });
+    const young = await t.lifecycle.collect();
+    assert.equal(young.manifests, 0, "untagged but inside the grace window");
     t.advance(2 * hour);
     const run = await t.lifecycle.collect();
     const gone = run.items.filter((i) => i.kind === "manifest").map((i) => i.digest);
