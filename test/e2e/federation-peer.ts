@@ -36,7 +36,7 @@ export interface FakePeer {
   send(
     inbox: string,
     activity: Activity,
-    options?: { as?: "actor" | "eve" | "none" },
+    options?: { as?: "actor" | "eve" | "none"; keyId?: string },
   ): Promise<Response>;
   close(): Promise<void>;
 }
@@ -130,7 +130,7 @@ export async function startFakePeer(): Promise<FakePeer> {
         request = await signRequest(
           request,
           keys.privateKey,
-          new URL(as === "eve" ? eveKeyId : keyId),
+          new URL(options.keyId ?? (as === "eve" ? eveKeyId : keyId)),
           {
             spec: "draft-cavage-http-signatures-12",
           },
