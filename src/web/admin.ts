@@ -5,7 +5,7 @@ import { OciError } from "../registry/index.ts";
 import type { WebAccess } from "./access.ts";
 import { socialCall } from "./actions.ts";
 import type { WebStore } from "./store.ts";
-import type { Viewer, WebDeps } from "./types.ts";
+import type { LifecycleRun, Viewer, WebDeps } from "./types.ts";
 
 export interface AdminOverview {
   settings: { name: string; description: string };
@@ -14,19 +14,21 @@ export interface AdminOverview {
   mirrors?: MirrorStatus[];
   blockedDomains?: BlockedDomain[];
   reports?: ReportRecord[];
+  /** Latest GC and retention runs, when the storage lifecycle is on. */
+  runs?: Array<LifecycleRun & { bytesFreed?: number }>;
 }
 
 const domainPattern =
   /^(?=.{1,253}$)[a-z0-9*]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
 
 export class AdminPages {
-  readonly #deps: Pick<WebDeps, "social" | "mirrors">;
+  readonly #deps: Pick<WebDeps, "social" | "mirrors" | "lifecycleRuns">;
   readonly #store: WebStore;
   readonly #access: WebAccess;
   readonly #defaults: { name: string; description: string };
 
   constructor(
-    deps: Pick<WebDeps, "social" | "mirrors">,
+    deps: Pick<WebDeps, "social" | "mirrors" | "lifecycleRuns">,
     parts: { store: WebStore; access: WebAccess; defaults: { name: string; description: string } },
   ) {
     this.#deps = deps;
@@ -53,6 +55,10 @@ export class AdminPages {
       mirrors: await this.#deps.mirrors?.list(),
       blockedDomains: await social?.blockedDomains(),
       reports: await social?.reports({ includeResolved: false }),
+      runs: (await this.#deps.lifecycleRuns?.(10))?.map((run) => ({
+        ...run,
+        bytesFreed: freed(run.report),
+      })),
     };
   }
 
@@ -94,4 +100,9 @@ export class AdminPages {
     if (!this.#deps.social) throw new OciError("UNAVAILABLE", "federation is off on this instance");
     return this.#deps.social;
   }
+}
+
+function freed(report: unknown): number | undefined {
+  const value = (report as { bytesFreed?: unknown } | null)?.bytesFreed;
+  return typeof value === "number" ? value : undefined;
 }

@@ -20,6 +20,8 @@ export interface WebDeps {
   clientAddress?(c: Context<any>): string | undefined;
   social?: SocialService;
   mirrors?: { list(): Promise<MirrorStatus[]> };
+  /** The latest garbage collection and retention runs (the storage lifecycle's record). */
+  lifecycleRuns?(limit: number): Promise<LifecycleRun[]>;
   /** The IPFS CID of a manifest digest, when IPFS is on. */
   cidOf?(digest: string): Promise<string | undefined>;
 }
@@ -31,6 +33,16 @@ export interface WebOptions {
   name: string;
   description: string;
   sessionHours: number;
+}
+
+export interface LifecycleRun {
+  kind: string;
+  trigger: string;
+  dryRun: boolean;
+  startedAt: number;
+  finishedAt: number;
+  report: unknown;
+  error?: string;
 }
 
 /** Who is looking: a signed-in user, an anonymous reader, or everyone when auth is off. */

@@ -13,7 +13,20 @@ export function adminPage(viewer: Viewer, data: AdminOverview): Html {
 </section>
 <section aria-labelledby="storage"><h2 id="storage">Storage</h2>
 <p>${data.storage.repositories} repositories · ${data.storage.blobs} blobs · ${bytes(data.storage.bytes)}</p>
-<p class="meta">Garbage collection runs and quotas: <a href="/api/v1/admin/gc">/api/v1/admin/gc</a>, <a href="/api/v1/quotas">/api/v1/quotas</a>.</p>
+${
+  data.runs === undefined
+    ? ""
+    : data.runs.length
+      ? h`<div class="table"><table><caption class="meta">Garbage collection and retention runs</caption><thead><tr><th scope="col">Run</th><th scope="col">Started</th><th scope="col" class="optional">Seconds</th><th scope="col">Result</th></tr></thead><tbody>
+${data.runs.map(
+  (
+    r,
+  ) => h`<tr><th scope="row">${r.kind}${r.dryRun ? " (dry run)" : ""}, ${r.trigger}</th><td>${time(r.startedAt)}</td><td class="optional">${((r.finishedAt - r.startedAt) / 1000).toFixed(1)}</td>
+<td>${r.error ? h`error: ${r.error}` : r.bytesFreed !== undefined ? `${bytes(r.bytesFreed)} freed` : "done"}</td></tr>`,
+)}</tbody></table></div>`
+      : h`<p class="meta">No garbage collection run yet.</p>`
+}
+<p class="meta">Run GC, see quotas: <a href="/api/v1/admin/gc">/api/v1/admin/gc</a>, <a href="/api/v1/quotas">/api/v1/quotas</a>.</p>
 </section>
 <section aria-labelledby="mirrors"><h2 id="mirrors">Mirrors</h2>
 ${
