@@ -262,4 +262,20 @@ describe("JSON API", () => {
     };
     assert.equal(instance.features.federation, false);
   });
+  it("lets everyone read and administer when authentication is off", async () => {
+    const open = await webFixture({ auth: false });
+    await pushImage(open.app, "team/app", { tag: "1.0" });
+    const me = (await (await open.app.request("/api/v1/me")).json()) as { open: boolean };
+    assert.equal(me.open, true);
+    assert.equal((await open.app.request("/admin")).status, 200);
+    const login = await open.app.request("/login");
+    assert.equal(login.status, 303, "nobody to sign in as");
+    await expectCode(open.app.request("/api/v1/tokens"), 401, "UNAUTHORIZED");
+    const res = await open.app.request(
+      "/api/v1/repositories/team/app",
+      json("PATCH", { description: "open" }),
+    );
+    assert.equal(res.status, 200);
+    await expectCode(open.app.request("/api/v1/nothing-here"), 404, "NOT_FOUND");
+  });
 });
