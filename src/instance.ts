@@ -11,11 +11,21 @@ import {
   type RunningServer,
   TokenSigner,
 } from "./http/index.ts";
+import type { FederationExtension } from "./federation/index.ts";
 import type { IpfsExtension } from "./ipfs/index.ts";
+import { createLifecycle } from "./lifecycle/index.ts";
 import type { Logger } from "./log/index.ts";
 import { SqliteAccountStore, SqliteDatabase, SqliteMetaStore } from "./meta/index.ts";
+import {
+  createMirror,
+  ipfsManifestFetcher,
+  type RegistryMirror,
+  SqliteMirrorStore,
+} from "./mirror/index.ts";
+import { createGuardedFetcher, type GuardedFetcher } from "./net/index.ts";
 import { createRegistry, type Registry } from "./registry/index.ts";
 import { FsBlobStore } from "./storage/index.ts";
+import { createWeb } from "./web/index.ts";
 
 export interface Instance {
   config: Config;
@@ -25,6 +35,11 @@ export interface Instance {
   firstStart: boolean;
   accounts: AccountService;
   ipfs?: IpfsExtension;
+  federation?: FederationExtension;
+  /** Mirrored repositories; federation calls it when a followed repository posts. */
+  mirror: RegistryMirror;
+  /** The guarded fetcher every outbound fetch of the instance's own goes through. */
+  outbound: GuardedFetcher;
   /** True when this start created the configured administrator. */
   adminCreated: boolean;
   stop(): Promise<void>;
@@ -37,8 +52,11 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
   const firstStart = !existsSync(dbPath);
   const database = new SqliteDatabase(dbPath);
   const meta = new SqliteMetaStore({ database });
+  const mirrorStore = new SqliteMirrorStore(database);
+  const isMirroredHost = async (namespace: string) => mirrorStore.hasNamespace(namespace);
   const accounts = new AccountService(new SqliteAccountStore(database), {
     refreshTokenDays: config.auth.refreshTokenDays,
+    isMirroredHost,
   });
   let adminCreated = false;
   if (config.admin.user && config.admin.password) {
@@ -64,7 +82,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
           keyFile: config.auth.keyFile ?? join(dataDir, "keys", "token-signing.pem"),
         }),
         accounts,
-        policy: new AccessPolicy(accounts.store),
+        policy: new AccessPolicy(accounts.store, { isMirrored: isMirroredHost }),
         challenge: { realm: `${config.publicUrl}/token`, service: publicUrl.host },
       }
     : undefined;
@@ -82,6 +100,11 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
           peers: config.ipfs.peers,
           listen: config.ipfs.listen,
           publicNetwork: config.ipfs.publicNetwork,
+          gatewayUrl: config.publicUrl,
+          outbound: {
+            allowPrivateAddresses: config.outbound.allowPrivateAddresses,
+            timeoutMs: config.outbound.timeoutSeconds * 1000,
+          },
         },
       )
     : undefined;
@@ -91,19 +114,94 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     new ipfsModule.CidContent({
       ipfs,
       blobs,
-      uploads: registry.uploads,
       registryBlobs: registry.blobs,
       meta,
       log: log.child({ category: "ipfs.content" }),
     });
-  if (content) registry.blobs.restoreWith((...args) => content.restore(...args));
+  if (content) registry.blobs.addSource(content.source);
+  const outbound = createGuardedFetcher(
+    {},
+    {
+      allowPrivateAddresses: config.outbound.allowPrivateAddresses,
+      timeoutMs: config.outbound.timeoutSeconds * 1000,
+      maxDocumentBytes: config.outbound.maxDocumentBytes,
+    },
+  );
+  const mirror = createMirror(
+    {
+      store: mirrorStore,
+      fetcher: outbound,
+      blobStore: blobs,
+      meta,
+      events: registry.events,
+      registry,
+      namespaceTaken: async (name) => (await accounts.store.getNamespace(name)) !== undefined,
+      fetchByCid: ipfs && ipfsManifestFetcher(ipfs.node),
+      log,
+    },
+    { maxManifestBytes: config.registry.maxManifestBytes, ...config.mirror },
+  );
+  // After IPFS: a mirrored blob comes from peers first, from its origin second.
+  registry.blobs.addSource(mirror.blobSource());
+  // Loaded only when on, like IPFS. Mirrored repositories are the origin's to publish, never ours.
+  const federation = config.federation.enabled
+    ? await (await import("./federation/index.ts")).startFederation(
+        {
+          database,
+          registry,
+          meta,
+          accounts: accounts.store,
+          isPublic: async (repository) =>
+            !(await mirror.isMirroredRepository(repository)) && (await isPublic(repository)),
+          mirror,
+          cidOf: ipfs && (async (digest) => (await ipfs.index.rootOf(digest))?.toString()),
+          log,
+        },
+        {
+          publicUrl: config.publicUrl,
+          allowPrivateAddress: config.outbound.allowPrivateAddresses,
+          inboxMaxBytes: config.federation.inboxMaxBytes,
+          inboxPerHostPerMinute: config.federation.inboxPerHostPerMinute,
+          maxActivityAgeMs: config.federation.maxActivityAgeHours * 3600_000,
+        },
+      )
+    : undefined;
+  const web = config.web.enabled
+    ? createWeb(
+        {
+          registry,
+          accounts,
+          policy: auth?.policy,
+          database,
+          log: log.child({ category: "web" }),
+          clientAddress: clientAddressResolver(config.server.trustProxy),
+          cidOf: ipfs && (async (digest) => (await ipfs.index.rootOf(digest))?.toString()),
+          social: federation?.social,
+          mirrors: mirror,
+          // Called on requests only, after the lifecycle below exists.
+          lifecycleRuns: (limit) => lifecycle.runs(limit),
+        },
+        {
+          publicUrl: config.publicUrl,
+          keyFile: join(dataDir, "keys", "web-session.key"),
+          name: config.web.name,
+          description: config.web.description,
+          sessionHours: config.web.sessionHours,
+        },
+      )
+    : undefined;
+  const lifecycle = createLifecycle({ database, meta, blobs, registry, dataDir, log }, config);
   const app = createApp(
     {
       registry,
       log,
+      lifecycle,
       ipfs: ipfs && content && { extension: ipfs, content },
+      web: web?.services,
+      mirror,
+      federation,
     },
-    { clientAddress: clientAddressResolver(config.server.trustProxy), auth },
+    { clientAddress: clientAddressResolver(config.server.trustProxy), auth, limits: config.limits },
   );
   const server = await listen(app, {
     port: config.port,
@@ -111,6 +209,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     tls: config.server.tls,
     headersTimeoutSeconds: config.server.headersTimeoutSeconds,
     idleTimeoutSeconds: config.server.idleTimeoutSeconds,
+    limits: config.limits,
   });
 
   const expiryMs = config.registry.uploadExpiryHours * 3600_000;
@@ -119,6 +218,8 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     if (removed) log.info({ category: "registry.uploads", removed }, "expired uploads removed");
   };
   await purge();
+  // Puts back or deletes files a killed GC left aside, then starts the schedule (gc.intervalHours).
+  await lifecycle.start();
   const purgeTimer = setInterval(
     () => purge().catch((err) => log.error({ err }, "upload purge failed")),
     3600_000,
@@ -132,10 +233,17 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     firstStart,
     accounts,
     ipfs,
+    mirror,
+    federation,
+    outbound,
     adminCreated,
     async stop() {
       clearInterval(purgeTimer);
+      lifecycle.stop();
+      web?.stop();
       await server.close(config.server.shutdownTimeoutSeconds * 1000);
+      await federation?.stop();
+      await mirror.stop();
       await ipfs?.stop();
       await blobs.close();
       await meta.close();

@@ -4,7 +4,11 @@ import { Command } from "commander";
 import { AccountError } from "./accounts/index.ts";
 import { registerAccountCommands } from "./cli/accounts.ts";
 import { UsageError } from "./cli/context.ts";
+import { registerFederationCommands } from "./cli/federation.ts";
 import { registerIpfsCommands } from "./cli/ipfs.ts";
+import { registerLifecycleCommands } from "./cli/lifecycle.ts";
+import { registerMirrorCommands } from "./cli/mirror.ts";
+import { registerSearchCommands } from "./cli/search.ts";
 import { welcomeText } from "./cli/welcome.ts";
 import { ConfigError, configKeys, loadConfig } from "./config/index.ts";
 import { startInstance } from "./instance.ts";
@@ -74,6 +78,10 @@ program
 
 registerAccountCommands(program);
 registerIpfsCommands(program);
+registerFederationCommands(program);
+registerLifecycleCommands(program);
+registerSearchCommands(program);
+registerMirrorCommands(program);
 
 try {
   await program.parseAsync();

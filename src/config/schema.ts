@@ -77,6 +77,53 @@ export const configSchema = z.strictObject({
       publicNetwork: z.boolean().default(false),
     })
     .prefault({}),
+  limits: z
+    .strictObject({
+      /** Largest request head (request line and headers); bigger ones get 431. */
+      maxHeaderBytes: z.coerce
+        .number()
+        .int()
+        .min(1024)
+        .default(16 * 1024),
+      /** Largest body outside the blob API (token forms, JSON API); bigger ones get 413. */
+      maxApiBodyBytes: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(1024 * 1024),
+      /** Upload requests one client address may run at once; more get 429 with Retry-After. */
+      maxConcurrentUploadsPerClient: z.coerce.number().int().positive().default(64),
+      /** A request body must bring slowBodyMinBytes every slowBodySeconds or is cut (0: off). */
+      slowBodySeconds: seconds(30),
+      slowBodyMinBytes: z.coerce.number().int().nonnegative().default(1024),
+    })
+    .prefault({}),
+  federation: z
+    .strictObject({
+      /** ActivityPub: actors, follows, posts on push, stars, boosts, reports, mirroring. */
+      enabled: z.boolean().default(true),
+      /** Largest activity the inbox accepts; bigger ones get 413 before any parsing. */
+      inboxMaxBytes: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(256 * 1024),
+      /** Inbox deliveries one remote host may make per minute; more get 429. */
+      inboxPerHostPerMinute: z.coerce.number().int().positive().default(600),
+      /** Activities published longer ago than this are refused as replays. */
+      maxActivityAgeHours: z.coerce.number().positive().default(48),
+    })
+    .prefault({}),
+  mirror: z
+    .strictObject({
+      /** Fetch a mirrored image's blobs as soon as its manifest arrives, not on the first pull. */
+      eagerBlobs: z.boolean().default(false),
+      /** When a repository starts being mirrored, list the origin's tags and fetch their manifests. */
+      syncOnTrack: z.boolean().default(true),
+      /** The most tags that initial sync takes from one repository. */
+      maxSyncTags: z.coerce.number().int().positive().default(1000),
+    })
+    .prefault({}),
   outbound: z
     .strictObject({
       /**
@@ -95,7 +142,62 @@ export const configSchema = z.strictObject({
         .default(1024 * 1024),
     })
     .prefault({}),
+  web: z
+    .strictObject({
+      /** Server-rendered pages and the JSON API under /api/v1 (the registry API works without). */
+      enabled: z.boolean().default(true),
+      /** The instance's name on its pages; administrators may change it in the UI. */
+      name: z.string().min(1).max(100).default("Flotilla"),
+      description: z.string().max(1000).default("A federated container registry."),
+      /** How long a browser sign-in lasts. */
+      sessionHours: z.coerce.number().positive().default(168),
+    })
+    .prefault({}),
+  gc: z
+    .strictObject({
+      /** Hours between scheduled runs (retention policies, then garbage collection); 0: off. */
+      intervalHours: z.coerce.number().nonnegative().default(24),
+      /** Blobs, links, manifests and files younger than this are never swept (pushes in flight). */
+      graceMinutes: z.coerce.number().nonnegative().default(60),
+      /** Delete manifests no tag reaches (directly, as an index child, or as a referrer). */
+      deleteUntagged: z.boolean().default(false),
+    })
+    .prefault({}),
+  retention: z
+    .strictObject({
+      /** Per repository pattern (`*` within a segment, `**` across); the first match applies. */
+      policies: z
+        .array(
+          z.strictObject({
+            match: z.string().min(1),
+            keepLast: z.coerce.number().int().nonnegative().optional(),
+            keepTags: z
+              .string()
+              .min(1)
+              .refine(validRegExp, { message: "not a valid regular expression" })
+              .optional(),
+            untaggedDays: z.coerce.number().nonnegative().optional(),
+          }),
+        )
+        .default([]),
+    })
+    .prefault({}),
+  quota: z
+    .strictObject({
+      /** Refuse uploads and mounts that take a namespace over its quota (`flotilla quota set`). */
+      enforce: z.boolean().default(true),
+    })
+    .prefault({}),
 });
+
+function validRegExp(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type Config = z.infer<typeof configSchema> & { publicUrl: string };
 

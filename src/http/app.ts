@@ -1,7 +1,9 @@
 /** The HTTP application: request ids and logs, the OCI routes, and one error handler. */
 import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
+import type { FederationExtension } from "../federation/index.ts";
 import type { CidContent, IpfsExtension } from "../ipfs/index.ts";
+import type { Lifecycle } from "../lifecycle/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { Mirror } from "../mirror/types.ts";
 import { NameInvalidError, OciError, type Registry } from "../registry/index.ts";
@@ -15,8 +17,10 @@ import {
 } from "./auth/index.ts";
 import { handleError, ociErrorBody } from "./errors.ts";
 import { defaultLimits, type LimitsOptions, registerLimits } from "./limits.ts";
+import { registerAdminStorageRoutes } from "./routes/admin-storage.ts";
 import { registerBaseRoutes } from "./routes/base.ts";
 import { registerBlobRoutes } from "./routes/blobs.ts";
+import { registerFederationApiRoutes } from "./routes/federation-api.ts";
 import { registerGatewayRoutes } from "./routes/gateway.ts";
 import { registerIpfsRoutes } from "./routes/ipfs.ts";
 import { registerManifestRoutes } from "./routes/manifests.ts";
@@ -41,6 +45,10 @@ export function createApp(
     web?: WebServices;
     /** Mirrored repositories: the admin API, and DENIED for writes into them. */
     mirror?: Mirror;
+    /** ActivityPub (WebFinger, NodeInfo, `/ap/*`) and the follows/blocks admin API. */
+    federation?: Pick<FederationExtension, "fetch" | "social">;
+    /** Garbage collection, retention and quotas: the admin API under `/api/v1`. */
+    lifecycle?: Lifecycle;
   },
   options: AppOptions = {},
 ): HttpApp {
@@ -73,6 +81,17 @@ export function createApp(
 
   registerLimits(app, options.limits ?? defaultLimits, options.clientAddress);
 
+  const federation = deps.federation;
+  if (federation) {
+    // Fedify answers its own paths (and verifies signatures) before any registry route.
+    app.use(async (c, next) => {
+      const response = await federation.fetch(c.req.raw, options.clientAddress?.(c));
+      if (!response) return next();
+      return response;
+    });
+    registerFederationApiRoutes(app, { social: federation.social, auth: options.auth });
+  }
+
   // URL parsing quietly resolves `..` and decodes `%2F`; a repository name must not depend on that.
   app.use("/v2/*", async (c, next) => {
     const path = rawPath(c).split("?")[0] ?? "";
@@ -90,6 +109,8 @@ export function createApp(
   }
 
   if (deps.mirror) registerMirrorRoutes(app, { mirror: deps.mirror, auth: options.auth });
+  if (deps.lifecycle)
+    registerAdminStorageRoutes(app, { lifecycle: deps.lifecycle, auth: options.auth });
   registerBaseRoutes(app, deps.registry);
   if (deps.ipfs) {
     const { extension, content } = deps.ipfs;

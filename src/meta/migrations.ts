@@ -142,4 +142,229 @@ export const migrations: Migration[] = [
       CREATE INDEX ipfs_nodes_digest ON ipfs_nodes(digest);
     `,
   },
+  {
+    version: 4,
+    name: "storage lifecycle: upload digests in flight, namespace quotas, GC and retention runs",
+    sql: `
+      ALTER TABLE uploads ADD COLUMN digest TEXT;
+      CREATE INDEX uploads_digest ON uploads(digest) WHERE digest IS NOT NULL;
+      CREATE INDEX tags_digest ON tags(repository, digest);
+
+      CREATE TABLE namespace_quotas (
+        namespace TEXT PRIMARY KEY,
+        bytes INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE lifecycle_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('gc', 'retention')),
+        trigger TEXT NOT NULL,
+        dry_run INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL,
+        report TEXT NOT NULL,
+        error TEXT
+      );
+    `,
+  },
+  {
+    version: 6,
+    name: "federation: keys, follows, activities seen, stars, boosts, reports, blocks, queue",
+    sql: `
+      CREATE TABLE federation_kv (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        expires_at INTEGER
+      ) WITHOUT ROWID;
+
+      CREATE TABLE federation_queue (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        message TEXT NOT NULL,
+        ordering_key TEXT,
+        target_host TEXT,
+        ready_at INTEGER NOT NULL,
+        claimed_at INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX federation_queue_ready ON federation_queue(claimed_at, ready_at);
+      CREATE INDEX federation_queue_host ON federation_queue(target_host);
+
+      CREATE TABLE federation_keys (
+        actor TEXT NOT NULL,
+        algorithm TEXT NOT NULL,
+        private_jwk TEXT NOT NULL,
+        public_jwk TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (actor, algorithm)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE federation_followers (
+        actor TEXT NOT NULL,
+        follower_id TEXT NOT NULL,
+        inbox TEXT NOT NULL,
+        shared_inbox TEXT,
+        follow_id TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (actor, follower_id)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE federation_following (
+        actor_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('repository', 'namespace')),
+        label TEXT NOT NULL,
+        inbox TEXT NOT NULL,
+        follow_id TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'rejected')),
+        registry_url TEXT,
+        name TEXT,
+        created_at INTEGER NOT NULL,
+        accepted_at INTEGER
+      ) WITHOUT ROWID;
+
+      CREATE TABLE federation_activities_seen (
+        id TEXT PRIMARY KEY,
+        actor TEXT NOT NULL,
+        received_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX federation_activities_seen_at ON federation_activities_seen(received_at);
+
+      CREATE TABLE federation_stars (
+        target TEXT NOT NULL,
+        liker TEXT NOT NULL,
+        origin TEXT NOT NULL CHECK (origin IN ('local', 'remote')),
+        activity_id TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (target, liker)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE federation_boosts (
+        target TEXT NOT NULL,
+        booster TEXT NOT NULL,
+        origin TEXT NOT NULL CHECK (origin IN ('local', 'remote')),
+        label TEXT NOT NULL,
+        activity_id TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (target, booster)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE federation_reports (
+        id TEXT PRIMARY KEY,
+        reporter TEXT NOT NULL,
+        origin TEXT NOT NULL CHECK (origin IN ('local', 'remote')),
+        target TEXT NOT NULL,
+        label TEXT NOT NULL,
+        text TEXT NOT NULL,
+        activity_id TEXT,
+        created_at INTEGER NOT NULL,
+        resolved_at INTEGER
+      ) WITHOUT ROWID;
+
+      CREATE TABLE federation_blocked_domains (
+        domain TEXT PRIMARY KEY,
+        reason TEXT,
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE federation_remote_repositories (
+        actor_id TEXT PRIMARY KEY,
+        registry_url TEXT NOT NULL,
+        name TEXT NOT NULL,
+        host TEXT NOT NULL,
+        url TEXT,
+        summary TEXT,
+        namespace_actor TEXT,
+        last_tag TEXT,
+        last_digest TEXT,
+        last_seen_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE federation_remote_tags (
+        actor_id TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        digest TEXT,
+        published INTEGER NOT NULL,
+        activity_id TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        PRIMARY KEY (actor_id, tag)
+      ) WITHOUT ROWID;
+      CREATE INDEX federation_remote_tags_object ON federation_remote_tags(object_id);
+
+      CREATE TABLE federation_notes (
+        repository TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        id TEXT NOT NULL UNIQUE,
+        digest TEXT NOT NULL,
+        json TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (repository, tag)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE federation_outbox (
+        id TEXT PRIMARY KEY,
+        actor TEXT NOT NULL,
+        json TEXT NOT NULL,
+        published INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX federation_outbox_actor ON federation_outbox(actor, published);
+    `,
+  },
+  {
+    version: 7,
+    name: "mirror: mirrored repositories and the evidence behind each tag",
+    sql: `
+      CREATE TABLE mirrored_repositories (
+        actor_id TEXT PRIMARY KEY,
+        local_name TEXT NOT NULL UNIQUE,
+        host_namespace TEXT NOT NULL,
+        registry_url TEXT NOT NULL,
+        name TEXT NOT NULL,
+        tracked_at INTEGER NOT NULL,
+        last_claim_at INTEGER,
+        last_error TEXT
+      ) WITHOUT ROWID;
+      CREATE INDEX mirrored_repositories_host ON mirrored_repositories(host_namespace);
+
+      CREATE TABLE mirror_tags (
+        local_name TEXT NOT NULL REFERENCES mirrored_repositories(local_name) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        activity_id TEXT,
+        object_id TEXT,
+        signer TEXT,
+        proof TEXT,
+        published_at INTEGER,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (local_name, tag)
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 8,
+    name: "web: repository descriptions, platforms per manifest, instance settings",
+    sql: `
+      CREATE TABLE web_repositories (
+        name TEXT PRIMARY KEY REFERENCES repositories(name) ON DELETE CASCADE,
+        description TEXT NOT NULL DEFAULT '',
+        readme TEXT NOT NULL DEFAULT '',
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE web_platforms (
+        repository TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        PRIMARY KEY (repository, digest, platform),
+        FOREIGN KEY (repository, digest) REFERENCES manifests(repository, digest) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+      CREATE INDEX web_platforms_platform ON web_platforms(platform);
+
+      CREATE TABLE web_settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
