@@ -69,9 +69,16 @@ export class SqliteDatabase {
     this.db.exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
     );
-    const current = this.schemaVersion;
+    // Applied by version, not by "above the highest": a migration merged later with a lower
+    // number than one already applied still runs.
+    const applied = new Set(
+      this.db
+        .prepare("SELECT version FROM schema_migrations")
+        .all()
+        .map((row) => Number(row.version)),
+    );
     for (const migration of migrations) {
-      if (migration.version <= current) continue;
+      if (applied.has(migration.version)) continue;
       this.transaction(() => {
         this.db.exec(migration.sql);
         this.db
