@@ -194,7 +194,8 @@ export class GraphStore {
            (actor_id, registry_url, name, host, url, summary, namespace_actor, last_tag, last_digest, last_seen_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (actor_id) DO UPDATE SET
            registry_url = excluded.registry_url, name = excluded.name, host = excluded.host,
-           url = excluded.url, summary = excluded.summary, namespace_actor = excluded.namespace_actor,
+           url = coalesce(excluded.url, url), summary = coalesce(excluded.summary, summary),
+           namespace_actor = coalesce(excluded.namespace_actor, namespace_actor),
            last_tag = coalesce(excluded.last_tag, last_tag),
            last_digest = coalesce(excluded.last_digest, last_digest), last_seen_at = excluded.last_seen_at`,
       )

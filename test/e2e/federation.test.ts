@@ -184,3 +184,75 @@ test("a star from a user on C shows on A's counts", async () => {
     async () => (await getAp(`${a.url}/ap/likes/repos/alice/app`)).totalItems === 0,
   );
 });
+
+test("following a namespace by handle (CLI) mirrors each repository as its Notes arrive; unfollow undoes it", async () => {
+  const env = { FLOTILLA_PUBLIC_URL: b.url };
+  const followed = await flotilla(b.dataDir, ["follow", `@alice@${a.host}`], "", env);
+  assert.equal(followed.code, 0, followed.stderr);
+  assert.match(followed.stdout, new RegExp(`following @alice@${a.host}`));
+  const aliceActor = `${a.url}/ap/users/alice`;
+  await waitFor("B's follow of @alice accepted", async () => {
+    const listed = await flotilla(b.dataDir, ["follows", "--json"], "", env);
+    const rowsListed = JSON.parse(listed.stdout) as Array<{
+      actor: string;
+      state: string;
+      kind: string;
+    }>;
+    return rowsListed.find(
+      (f) => f.actor === aliceActor && f.state === "accepted" && f.kind === "namespace",
+    );
+  });
+  const followers = await collectionItems(`${a.url}/ap/followers/users/alice`);
+  assert.ok(followers.includes(`${b.url}/ap/instance`));
+
+  // A repository B has never heard of: its first Note reaches B through the namespace follow.
+  const digest = await pushImage(a.url, "alice/other", "0.1");
+  const otherActor = `${a.url}/ap/repos/alice/other`;
+  const claim = await waitFor(
+    "B records the new repository's tag",
+    async () =>
+      rows(
+        b,
+        "SELECT digest FROM federation_remote_tags WHERE actor_id = ? AND tag = '0.1'",
+        otherActor,
+      )[0],
+  );
+  assert.equal(claim.digest, digest);
+  const known = rows(
+    b,
+    "SELECT namespace_actor FROM federation_remote_repositories WHERE actor_id = ?",
+    otherActor,
+  );
+  assert.equal(known[0]?.namespace_actor, aliceActor);
+
+  const unfollowed = await flotilla(b.dataDir, ["unfollow", `@alice@${a.host}`], "", env);
+  assert.equal(unfollowed.code, 0, unfollowed.stderr);
+  await waitFor(
+    "A drops B from alice's followers",
+    async () =>
+      !(await collectionItems(`${a.url}/ap/followers/users/alice`)).includes(
+        `${b.url}/ap/instance`,
+      ),
+  );
+  const missing = await flotilla(b.dataDir, ["unfollow", `@alice@${a.host}`], "", env);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /not followed/);
+});
+
+test("the follows API refuses what it cannot follow with the right status", async () => {
+  const cases: Array<[unknown, number, string]> = [
+    [{ target: "alice/app" }, 404, "NAME_UNKNOWN"],
+    [{ target: `${b.url}/ap/instance` }, 400, "NAME_INVALID"],
+    [{ target: "" }, 400, "UNSUPPORTED"],
+    [{ nothing: true }, 400, "UNSUPPORTED"],
+    ["not an object", 400, "UNSUPPORTED"],
+  ];
+  for (const [body, status, code] of cases) {
+    const res = await api(b, "POST", "/api/v1/admin/follows", body);
+    assert.equal(res.status, status, JSON.stringify(body));
+    const parsed = (await res.json()) as { errors: Array<{ code: string }> };
+    assert.equal(parsed.errors[0]?.code, code);
+  }
+  const bad = await fetch(`${b.url}/api/v1/admin/follows`, { method: "POST", body: "{not json" });
+  assert.equal(bad.status, 400);
+});
