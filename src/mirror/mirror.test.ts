@@ -181,6 +181,13 @@ test("a tag claim stores the manifest; blobs come from the origin on first pull,
 
   for (const [digest, bytes] of image.blobs)
     assert.deepEqual(await readBlob(h.registry, localName, digest), bytes);
+  // The response ends once the bytes are verified; storing them follows a moment later.
+  for (const digest of image.blobs.keys()) {
+    for (let i = 0; !(await h.meta.linkedBlobSize(localName, digest)); i++) {
+      assert.ok(i < 200, `${digest} stored`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
   await o.close();
   for (const [digest, bytes] of image.blobs)
     assert.deepEqual(await readBlob(h.registry, localName, digest), bytes);
