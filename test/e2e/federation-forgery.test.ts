@@ -141,10 +141,11 @@ after(async () => {
 });
 
 test("the genuine claims are recorded (the baseline every forgery is compared with)", () => {
-  assert.deepEqual(state(), [
+  const expected = [
     { actor_id: `${a.url}/ap/repos/alice/app`, tag: "1.0", digest: aDigest },
     { actor_id: peer.actorId, tag: "1.0", digest: baselineDigest },
-  ]);
+  ].sort((x, y) => (x.actor_id < y.actor_id ? -1 : 1));
+  assert.deepEqual(state(), expected);
 });
 
 test("an unsigned activity is refused with 401 and changes nothing", async () => {
@@ -218,4 +219,39 @@ test("a replayed activity and an old one change nothing", async () => {
   await settle();
   assert.deepEqual(state(), before);
   assert.match(b.output(), /published too long ago/);
+});
+
+test("a blocked domain's deliveries are refused, and unblocking lets them in again", async () => {
+  const before = state();
+  const blocked = await flotilla(b.dataDir, ["block", peer.host, "--reason", "forgeries"], "", {
+    FLOTILLA_PUBLIC_URL: b.url,
+  });
+  assert.equal(blocked.code, 0, blocked.stderr);
+  const listed = await flotilla(b.dataDir, ["blocks", "--json"], "", {
+    FLOTILLA_PUBLIC_URL: b.url,
+  });
+  assert.deepEqual(
+    (JSON.parse(listed.stdout) as Array<{ domain: string; reason: string }>).map((r) => [
+      r.domain,
+      r.reason,
+    ]),
+    [[peer.host, "forgeries"]],
+  );
+  // The block is read again within a second by the running instance.
+  await waitFor("B refuses the blocked peer", async () => {
+    const res = await peer.send(`${b.url}/ap/inbox`, claim({ tag: "1.0", digest: digestOf("9") }));
+    return res.status === 403;
+  });
+  assert.deepEqual(state(), before);
+  const unblocked = await flotilla(b.dataDir, ["unblock", peer.host], "", {
+    FLOTILLA_PUBLIC_URL: b.url,
+  });
+  assert.equal(unblocked.code, 0, unblocked.stderr);
+  await waitFor("B accepts the peer again", async () => {
+    const res = await peer.send(`${b.url}/ap/inbox`, claim({ tag: "2.0", digest: digestOf("8") }));
+    return res.status === 202;
+  });
+  await waitFor("the peer's new claim is recorded", async () =>
+    state().some((t) => t.tag === "2.0"),
+  );
 });
