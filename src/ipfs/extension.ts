@@ -87,18 +87,6 @@ export async function startIpfs(
     for (const repository of holders) if (await deps.isPublic(repository)) return true;
     return false;
   };
-  const node = await createIpfsNode({
-    blockstore,
-    datastoreDir: join(options.dataDir, "ipfs", "datastore"),
-    listen: options.listen,
-    peers: options.peers,
-    publicNetwork: options.publicNetwork,
-    gatewayUrl: options.gatewayUrl,
-    outbound: options.outbound,
-    logger: deps.log,
-    resolveDigest: async (digest) => ((await isShared(digest)) ? index.rootOf(digest) : undefined),
-  });
-
   const importNow = async (digest: string): Promise<CID | undefined> => {
     const known = await index.rootOf(digest);
     if (known) return known;
@@ -118,6 +106,19 @@ export async function startIpfs(
   const queue = new ImportQueue(importNow, (err, digest) =>
     log.error({ err, digest }, "import failed"),
   );
+  const node = await createIpfsNode({
+    blockstore,
+    datastoreDir: join(options.dataDir, "ipfs", "datastore"),
+    listen: options.listen,
+    peers: options.peers,
+    publicNetwork: options.publicNetwork,
+    gatewayUrl: options.gatewayUrl,
+    outbound: options.outbound,
+    logger: deps.log,
+    // A blob still waiting for its background import is imported at once when a peer asks.
+    resolveDigest: async (digest) => ((await isShared(digest)) ? queue.now(digest) : undefined),
+  });
+
   const enqueue = (digest: string) => queue.add(digest);
 
   deps.events.on("blob.committed", ({ digest }) => enqueue(digest));

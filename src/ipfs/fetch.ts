@@ -8,8 +8,27 @@ import { UnixFS } from "ipfs-unixfs";
 import type { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 
+/**
+ * A block's bytes: one array, or pieces in order (a block read straight out of a network stream,
+ * not copied into one buffer; a raw leaf's pieces pass through as they are).
+ */
+export type BlockBytes = Uint8Array | readonly Uint8Array[];
+
 /** Gets one block, verified against its CID. */
-export type BlockGetter = (cid: CID, options: { signal: AbortSignal }) => Promise<Uint8Array>;
+export type BlockGetter = (cid: CID, options: { signal: AbortSignal }) => Promise<BlockBytes>;
+
+/** The block as one array (copied only when it came in pieces). */
+export function contiguous(block: BlockBytes): Uint8Array {
+  if (!Array.isArray(block)) return block as Uint8Array;
+  return block.length === 1 ? (block[0] as Uint8Array) : Buffer.concat(block);
+}
+
+function lengthOf(block: BlockBytes): number {
+  if (!Array.isArray(block)) return (block as Uint8Array).length;
+  let length = 0;
+  for (const piece of block) length += piece.length;
+  return length;
+}
 
 export interface FetchFileOptions {
   signal?: AbortSignal;
@@ -50,7 +69,9 @@ export async function* fetchFile(
       yield bytes;
     }
     const expected =
-      root.code === raw.code ? block.length : Number(unixfsOf(root, block).fileSize());
+      root.code === raw.code
+        ? lengthOf(block)
+        : Number(unixfsOf(root, contiguous(block)).fileSize());
     if (total !== expected) {
       throw new MalformedDagError(root, `file is ${expected} bytes, its blocks hold ${total}`);
     }
@@ -71,23 +92,25 @@ function unixfsOf(cid: CID, block: Uint8Array): UnixFS {
 /** The bytes under one block: a raw leaf's own bytes, or a node's data then its children's. */
 async function* fileBytes(
   cid: CID,
-  block: Uint8Array,
+  block: BlockBytes,
   getBlock: BlockGetter,
   window: number,
   signal: AbortSignal,
 ): AsyncGenerator<Uint8Array> {
   if (cid.code === raw.code) {
-    yield block;
+    if (Array.isArray(block)) yield* block;
+    else yield block as Uint8Array;
     return;
   }
   if (cid.code !== dagPb.code) throw new MalformedDagError(cid, `unexpected codec ${cid.code}`);
-  const unixfs = unixfsOf(cid, block);
+  const node = contiguous(block);
+  const unixfs = unixfsOf(cid, node);
   if (unixfs.data?.length) yield unixfs.data;
-  const links = dagPb.decode(block).Links;
+  const links = dagPb.decode(node).Links;
   if (links.length !== unixfs.blockSizes.length) {
     throw new MalformedDagError(cid, "links and block sizes differ in number");
   }
-  const inFlight: Promise<Uint8Array>[] = [];
+  const inFlight: Promise<BlockBytes>[] = [];
   let next = 0;
   const request = () => {
     const link = links[next++] as dagPb.PBLink;
@@ -98,7 +121,7 @@ async function* fileBytes(
   };
   for (let i = 0; i < links.length; i++) {
     while (next < links.length && inFlight.length < window) request();
-    const child = await (inFlight.shift() as Promise<Uint8Array>);
+    const child = await (inFlight.shift() as Promise<BlockBytes>);
     const link = links[i] as dagPb.PBLink;
     let size = 0;
     for await (const bytes of fileBytes(link.Hash, child, getBlock, window, signal)) {

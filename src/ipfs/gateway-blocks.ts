@@ -8,11 +8,14 @@ import type { CID } from "multiformats/cid";
 import type { Logger } from "../log/index.ts";
 import type { GuardedFetcher } from "../net/index.ts";
 import { blockMatches } from "./blockstore.ts";
+import { CarFeed } from "./car-feed.ts";
+import type { BlockBytes } from "./fetch.ts";
 import type { PeerGateway } from "./gateway-urls.ts";
 
 /** Larger than any block Flotilla makes (1 MiB leaves, dag-pb nodes of 1024 links). */
 const maxBlockBytes = 2 << 20;
 const rawType = "application/vnd.ipld.raw";
+const carType = "application/vnd.ipld.car; version=1; order=dfs; dups=y";
 
 export interface GatewayBlocksDeps {
   /** Gateways of the connected peers. */
@@ -26,32 +29,84 @@ export interface GatewayBlocksDeps {
   log: Logger;
 }
 
-/** One file's worth of block fetches: gateways that fail are dropped for the rest of it. */
-export type GatewaySession = (cid: CID, signal: AbortSignal) => Promise<Uint8Array | undefined>;
+/**
+ * One file's worth of block fetches: the first block asked for (the root) opens a CAR stream of
+ * the whole file from the first gateway that has it; blocks it cannot give are fetched one by one
+ * from the gateways, round robin, dropping a gateway that lacks a block or sends a wrong one.
+ */
+export interface GatewaySession {
+  /** A verified block, or undefined (then ask bitswap). */
+  get(cid: CID, signal: AbortSignal): Promise<BlockBytes | undefined>;
+  close(): void;
+}
 
-/** A session getter: resolves a verified block, or undefined (then ask bitswap). */
-export function gatewaySession(deps: GatewayBlocksDeps): GatewaySession {
+/**
+ * Starts a session for the file at `root`; `signal` ends it (and the CAR stream) when the file
+ * fetch is over.
+ */
+export function gatewaySession(
+  deps: GatewayBlocksDeps,
+  root: CID,
+  signal: AbortSignal,
+): GatewaySession {
   let gateways: Promise<PeerGateway[]> | undefined;
+  let feed: Promise<CarFeed | undefined> | undefined;
   let next = 0;
   const log = deps.log.child({ category: "ipfs.gateway-fetch" });
-  return async (cid, signal) => {
+  const list = () => {
     gateways ??= deps.gateways(signal).catch(() => []);
-    const list = await gateways;
-    // Round robin spreads the blocks of a file over every peer that has them.
-    while (list.length > 0) {
-      const gateway = list[next++ % list.length] as PeerGateway;
-      const bytes = await fetchBlock(deps, gateway, cid, signal).catch((err: unknown) => {
-        if (signal.aborted) throw err;
-        log.debug({ peer: gateway.peerId, cid: cid.toString(), err: String(err) }, "no block");
-        return undefined;
-      });
-      if (bytes) return bytes;
-      // A gateway that lacks one block of a file, or sends a wrong one, is not asked again.
-      const at = list.indexOf(gateway);
-      if (at >= 0) list.splice(at, 1);
-    }
-    return undefined;
+    return gateways;
   };
+  return {
+    async get(cid, blockSignal) {
+      feed ??= openFeed(deps, await list(), root, signal, log);
+      const fromFeed = await (await feed)?.get(cid);
+      if (fromFeed) return fromFeed;
+      const remaining = await list();
+      // Round robin spreads the blocks of a file over every peer that has them.
+      while (remaining.length > 0) {
+        const gateway = remaining[next++ % remaining.length] as PeerGateway;
+        const bytes = await fetchBlock(deps, gateway, cid, blockSignal).catch((err: unknown) => {
+          if (blockSignal.aborted) throw err;
+          log.debug({ peer: gateway.peerId, cid: cid.toString(), err: String(err) }, "no block");
+          return undefined;
+        });
+        if (bytes) return bytes;
+        // A gateway that lacks one block of a file, or sends a wrong one, is not asked again.
+        const at = remaining.indexOf(gateway);
+        if (at >= 0) remaining.splice(at, 1);
+      }
+      return undefined;
+    },
+    close() {
+      feed?.then((opened) => opened?.close()).catch(() => {});
+    },
+  };
+}
+
+/** A CAR stream of the DAG under `root` from the first gateway that answers with one. */
+async function openFeed(
+  deps: GatewayBlocksDeps,
+  gateways: PeerGateway[],
+  root: CID,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<CarFeed | undefined> {
+  for (const gateway of gateways) {
+    const fetcher = deps.isConfigured(gateway.peerId) ? deps.configuredFetcher : deps.fetcher;
+    const url = new URL(`ipfs/${root}?format=car&car-dups=y`, gateway.url).href;
+    const answer = await fetcher.open(url, { headers: { accept: carType }, signal });
+    if (!answer.ok) {
+      log.debug({ peer: gateway.peerId, err: answer.message }, "no CAR stream");
+      continue;
+    }
+    if (answer.status !== 200) {
+      answer.discard();
+      continue;
+    }
+    return new CarFeed(answer.body);
+  }
+  return undefined;
 }
 
 async function fetchBlock(

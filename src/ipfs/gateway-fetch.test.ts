@@ -12,6 +12,7 @@ import { after, describe, it } from "node:test";
 import { CID } from "multiformats/cid";
 import { silentLogger } from "../log/index.ts";
 import { ZeroCopyBlockstore } from "./blockstore.ts";
+import { carHeader, carSection, walkDag } from "./car.ts";
 import { FsBlobRangeReader } from "./fs-range-reader.ts";
 import { parseGatewayUrl } from "./gateway-urls.ts";
 import { importBlob } from "./importer.ts";
@@ -25,25 +26,48 @@ interface Gateway {
   server: Server;
   url: string;
   requests: string[];
-  /** Replace every block with zeros of the same length. */
-  lie: boolean;
+  /** Zero the bytes of raw answers; zero the nth block (0: the root) of CAR answers. */
+  lieRaw: boolean;
+  lieCarAt: number | undefined;
 }
 
-/** A minimal trustless gateway over a blockstore: `/ipfs/<cid>?format=raw` only. */
-async function startGateway(blockstore: ZeroCopyBlockstore): Promise<Gateway> {
-  const gateway: Gateway = { server: createServer(), url: "", requests: [], lie: false };
+/** A minimal trustless gateway over a blockstore: `?format=raw`, and CAR (DFS, with dups). */
+async function startGateway(blockstore: Pick<ZeroCopyBlockstore, "get">): Promise<Gateway> {
+  const gateway: Gateway = {
+    server: createServer(),
+    url: "",
+    requests: [],
+    lieRaw: false,
+    lieCarAt: undefined,
+  };
+  const getBlock = async (cid: CID) => {
+    const parts: Uint8Array[] = [];
+    for await (const part of blockstore.get(cid)) parts.push(part);
+    return Buffer.concat(parts);
+  };
   gateway.server.on("request", async (req, res) => {
     gateway.requests.push(req.url ?? "");
-    const match = /^\/ipfs\/([^/?]+)\?format=raw$/.exec(req.url ?? "");
+    const match = /^\/ipfs\/([^/?]+)\?format=(raw|car)/.exec(req.url ?? "");
     try {
       const cid = CID.parse(match?.[1] ?? "");
-      const parts: Uint8Array[] = [];
-      for await (const part of blockstore.get(cid)) parts.push(part);
-      const bytes = Buffer.concat(parts);
-      res.writeHead(200, { "content-type": "application/vnd.ipld.raw" });
-      res.end(gateway.lie ? Buffer.alloc(bytes.length) : bytes);
+      const bytes = await getBlock(cid);
+      if (match?.[2] === "raw") {
+        res.writeHead(200, { "content-type": "application/vnd.ipld.raw" });
+        res.end(gateway.lieRaw ? Buffer.alloc(bytes.length) : bytes);
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/vnd.ipld.car; version=1; dups=y" });
+      res.write(carHeader(cid));
+      let n = 0;
+      for await (const block of walkDag({ cid, bytes }, getBlock, { dups: true })) {
+        const sent =
+          n++ === gateway.lieCarAt ? { ...block, bytes: Buffer.alloc(block.bytes.length) } : block;
+        for (const part of carSection(sent)) res.write(part);
+      }
+      res.end();
     } catch {
-      res.writeHead(404).end();
+      if (!res.headersSent) res.writeHead(404);
+      res.end();
     }
   });
   await new Promise<void>((resolve) => gateway.server.listen(0, "127.0.0.1", resolve));
@@ -119,7 +143,7 @@ describe("a peer's gateway, fetched over HTTP", { timeout: 60_000 }, () => {
         return blockstoreOfA.get(cid, options);
       },
     };
-    const gateway = await startGateway(proxy as ZeroCopyBlockstore);
+    const gateway = await startGateway(proxy);
     const a = await startSide(`a${sides.length}`, { gatewayUrl: gateway.url });
     blockstoreOfA = a.blockstore;
     sides.push(a);
@@ -134,25 +158,39 @@ describe("a peer's gateway, fetched over HTTP", { timeout: 60_000 }, () => {
     return { digest, cid: dag.cid };
   }
 
-  it("takes every block of a configured peer's file from its gateway, verified", async () => {
+  it("takes a configured peer's file as one CAR stream from its gateway, every block verified", async () => {
     const { a, gateway } = await startServing();
     const b = await startSide(`b${sides.length}`, { peers: [a.node.multiaddrs()[0] as string] });
     sides.push(b);
     const { digest, cid } = await importOn(a, 5 * MiB + 123, "gateway-file");
     assert.equal(await sha256Of(b.node.fetch(cid)), digest);
-    // Root plus six leaves, all over HTTP even though private addresses are off: A is configured.
-    assert.equal(gateway.requests.length, 7);
-    assert.ok(gateway.requests.every((url) => url.endsWith("?format=raw")));
+    // One request for the root and its six leaves, although private addresses are off: A is
+    // a configured peer.
+    assert.deepEqual(gateway.requests, [`/ipfs/${cid}?format=car&car-dups=y`]);
   });
 
-  it("falls back to bitswap when the gateway sends bytes that do not match the CID", async () => {
+  it("takes the blocks after a wrong one in the CAR stream one by one", async () => {
+    const { a, gateway } = await startServing();
+    const b = await startSide(`b${sides.length}`, { peers: [a.node.multiaddrs()[0] as string] });
+    sides.push(b);
+    const { digest, cid } = await importOn(a, 5 * MiB + 7, "lying-car");
+    gateway.lieCarAt = 3;
+    assert.equal(await sha256Of(b.node.fetch(cid)), digest);
+    const raw = gateway.requests.filter((url) => url.endsWith("?format=raw"));
+    // Root and two leaves came in the stream; leaves 3 to 6 (1-based) came one by one.
+    assert.equal(gateway.requests.length - raw.length, 1);
+    assert.equal(raw.length, 4);
+  });
+
+  it("falls back to bitswap when the gateway's blocks do not match their CIDs", async () => {
     const { a, gateway } = await startServing();
     const b = await startSide(`b${sides.length}`, { peers: [a.node.multiaddrs()[0] as string] });
     sides.push(b);
     const { digest, cid } = await importOn(a, 3 * MiB + 5, "lying-gateway");
-    gateway.lie = true;
+    gateway.lieCarAt = 0;
+    gateway.lieRaw = true;
     assert.equal(await sha256Of(b.node.fetch(cid)), digest);
-    assert.equal(gateway.requests.length, 1, "a lying gateway is dropped after one block");
+    assert.equal(gateway.requests.length, 2, "one CAR, one raw block, then the gateway is dropped");
   });
 
   it("does not fetch from an unconfigured peer's private address unless outbound allows it", async () => {
@@ -168,6 +206,6 @@ describe("a peer's gateway, fetched over HTTP", { timeout: 60_000 }, () => {
     sides.push(open);
     await open.node.connect(a.node.multiaddrs()[0] as string);
     assert.equal(await sha256Of(open.node.fetch(cid)), digest);
-    assert.equal(gateway.requests.length, 4, "allowed by outbound.allowPrivateAddresses");
+    assert.equal(gateway.requests.length, 1, "allowed by outbound.allowPrivateAddresses");
   });
 });

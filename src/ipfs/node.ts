@@ -22,8 +22,8 @@ import * as raw from "multiformats/codecs/raw";
 import type { Logger } from "../log/index.ts";
 import { createGuardedFetcher } from "../net/index.ts";
 import { type DigestResolver, lookupDigest, serveDigestLookups } from "./digest-lookup.ts";
-import { fetchFile } from "./fetch.ts";
-import { gatewaySession } from "./gateway-blocks.ts";
+import { contiguous, fetchFile } from "./fetch.ts";
+import { type GatewaySession, gatewaySession } from "./gateway-blocks.ts";
 import { PeerGateways, serveGatewayUrl } from "./gateway-urls.ts";
 
 /** Kubo's default bootstrap peers, dialled only when `publicNetwork` is on. */
@@ -255,41 +255,71 @@ export async function createIpfsNode(options: IpfsNodeOptions): Promise<IpfsNode
       await libp2p.dial(multiaddr(address), connectOptions);
     },
     fetch(cid, fetchOptions = {}) {
-      const fromGateways =
+      const session = (signal: AbortSignal) =>
         gateways &&
-        gatewaySession({
-          gateways: (signal) => gateways.gateways.list(signal),
-          isConfigured,
-          fetcher: gateways.fetcher,
-          configuredFetcher: gateways.configuredFetcher,
-          log: options.logger,
-        });
-      const getBlock = async (block: CID, blockOptions: { signal: AbortSignal }) => {
-        const signal = AbortSignal.any([blockOptions.signal, AbortSignal.timeout(blockTimeoutMs)]);
-        // Helia passes these options on to the blockstore's put of a block it got from a peer;
-        // `transient` makes ZeroCopyBlockstore check the leaf and keep none of it, since the
-        // caller stores the blob itself. Helia has already checked the block against its CID.
-        const transient = block.code === raw.code && !fetchOptions.keepLeaves;
-        const getOptions = { signal, transient };
-        if (fromGateways && !(await options.blockstore.has(block, { signal }))) {
-          const bytes = await fromGateways(block, signal);
-          if (bytes) {
-            // Checked against the CID already; kept as a block from bitswap would be.
-            if (!transient) await options.blockstore.put(block, bytes, getOptions);
-            return bytes;
+        gatewaySession(
+          {
+            gateways: (listSignal) => gateways.gateways.list(listSignal),
+            isConfigured,
+            fetcher: gateways.fetcher,
+            configuredFetcher: gateways.configuredFetcher,
+            log: options.logger,
+          },
+          cid,
+          signal,
+        );
+      const getBlockWith =
+        (fromGateways: GatewaySession | undefined) =>
+        async (block: CID, blockOptions: { signal: AbortSignal }) => {
+          const signal = AbortSignal.any([
+            blockOptions.signal,
+            AbortSignal.timeout(blockTimeoutMs),
+          ]);
+          // Helia passes these options on to the blockstore's put of a block it got from a peer;
+          // `transient` makes ZeroCopyBlockstore check the leaf and keep none of it, since the
+          // caller stores the blob itself. Helia has already checked the block against its CID.
+          const transient = block.code === raw.code && !fetchOptions.keepLeaves;
+          const getOptions = { signal, transient };
+          // A leaf being fetched is almost never here already (and asking costs a lookup and two
+          // file checks per MiB); a dag-pb node may be, and is small.
+          if (
+            fromGateways &&
+            (block.code === raw.code || !(await options.blockstore.has(block, { signal })))
+          ) {
+            const bytes = await fromGateways.get(block, signal);
+            if (bytes) {
+              // Checked against the CID already; kept as a block from bitswap would be.
+              if (!transient) await options.blockstore.put(block, contiguous(bytes), getOptions);
+              return bytes;
+            }
           }
-        }
-        const parts: Uint8Array[] = [];
+          const parts: Uint8Array[] = [];
+          try {
+            for await (const part of local.get(block, getOptions)) parts.push(part);
+          } catch (error) {
+            if (blockOptions.signal.aborted) throw error;
+            if (signal.aborted) throw new BlockUnavailableError(block, blockTimeoutMs);
+            throw error;
+          }
+          return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+        };
+      const window = options.fetchWindow;
+      return (async function* () {
+        const done = new AbortController();
+        const signal = fetchOptions.signal
+          ? AbortSignal.any([fetchOptions.signal, done.signal])
+          : done.signal;
+        const fromGateways = session(signal);
         try {
-          for await (const part of local.get(block, getOptions)) parts.push(part);
-        } catch (error) {
-          if (blockOptions.signal.aborted) throw error;
-          if (signal.aborted) throw new BlockUnavailableError(block, blockTimeoutMs);
-          throw error;
+          yield* fetchFile(getBlockWith(fromGateways), cid, {
+            signal: fetchOptions.signal,
+            window,
+          });
+        } finally {
+          done.abort();
+          fromGateways?.close();
         }
-        return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
-      };
-      return fetchFile(getBlock, cid, { signal: fetchOptions.signal, window: options.fetchWindow });
+      })();
     },
     lookupDigest(digest, lookupOptions = {}) {
       return lookupDigest(libp2p, digest, {
