@@ -14,6 +14,7 @@ import { InboxGuard, isFederationPath } from "./guard.ts";
 import { registerInbox } from "./inbox.ts";
 import { ActorKeys } from "./keys.ts";
 import { SqliteKvStore } from "./kv-store.ts";
+import { forwardFedifyLogs } from "./logging.ts";
 import { SqliteMessageQueue, targetHost } from "./message-queue.ts";
 import { Publisher } from "./publisher.ts";
 import { FederatedSocialService } from "./social.ts";
@@ -70,6 +71,7 @@ export async function startFederation(
   deps: FederationDeps,
   options: FederationOptions,
 ): Promise<FederationExtension> {
+  forwardFedifyLogs(deps.log);
   const { core, kv, social } = openFederation(deps, options);
   const publisher = new Publisher(core);
   const detach = deps.registry ? publisher.attach(deps.registry.events) : () => {};
