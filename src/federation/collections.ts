@@ -18,6 +18,10 @@ function next(offset: number, got: number): string | null {
 
 export function registerCollections(core: Core): void {
   const { federation, graph, social } = core;
+  // Without a first cursor Fedify asks the dispatcher, which answers 404 for missing (or private)
+  // actors; with one it would describe the collection without asking.
+  const first = async (identifier: string) =>
+    (await existingActor(core, identifier)) ? "0" : null;
 
   federation
     .setFollowersDispatcher("/ap/followers/{+identifier}", async (_ctx, identifier, cursor) => {
@@ -33,7 +37,7 @@ export function registerCollections(core: Core): void {
         nextCursor: next(offset, rows.length),
       };
     })
-    .setFirstCursor(() => "0")
+    .setFirstCursor((_ctx, identifier) => first(identifier))
     .setCounter((_ctx, identifier) => graph.followerCount(identifier));
 
   federation
@@ -48,7 +52,7 @@ export function registerCollections(core: Core): void {
       const rows = all.slice(offset, offset + pageSize);
       return { items: rows.map((f) => new URL(f.actorId)), nextCursor: next(offset, rows.length) };
     })
-    .setFirstCursor(() => "0");
+    .setFirstCursor((_ctx, identifier) => first(identifier));
 
   federation
     .setOutboxDispatcher("/ap/outbox/{identifier}", async (ctx, identifier, cursor) => {
@@ -63,7 +67,7 @@ export function registerCollections(core: Core): void {
       }
       return { items, nextCursor: next(offset, rows.length) };
     })
-    .setFirstCursor(() => "0")
+    .setFirstCursor((_ctx, identifier) => first(identifier))
     .setCounter((_ctx, identifier) => social.outboxCount(identifier));
 
   federation.setFeaturedDispatcher("/ap/featured/{+identifier}", async (ctx, identifier) => {
@@ -110,7 +114,7 @@ export function registerCollections(core: Core): void {
         };
       },
     )
-    .setFirstCursor(() => "0")
+    .setFirstCursor(async (_ctx, values) => first(values.identifier ?? ""))
     .setCounter((ctx, values) =>
       social.count("federation_stars", ctx.getActorUri(values.identifier ?? "").href),
     );
