@@ -226,6 +226,10 @@ export class SocialStore {
       .run(id, actor, json, published);
   }
 
+  removeOutbox(id: string): void {
+    this.#db.sql("DELETE FROM federation_outbox WHERE id = ?").run(id);
+  }
+
   outbox(actor: string, offset: number, limit: number): string[] {
     return this.#db
       .sql(

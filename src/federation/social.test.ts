@@ -32,9 +32,11 @@ test("stars and boosts of a local repository are counted, once each", async () =
     (await h.social.boosts()).map((b) => [b.by, b.label]),
     [["instance", "alice/app"]],
   );
+  assert.equal(h.core.social.outboxCount("instance"), 1, "the Announce is in the outbox");
   await h.social.unstar("bob", "alice/app");
   await h.social.unboost("instance", "alice/app");
   assert.deepEqual(await h.social.counts("alice/app"), { stars: 1, boosts: 0, followers: 0 });
+  assert.equal(h.core.social.outboxCount("instance"), 0);
 });
 
 test("mistakes come back as SocialError with a stable code", async () => {

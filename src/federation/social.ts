@@ -79,6 +79,7 @@ export class FederatedSocialService implements SocialService {
     const actor = await this.#booster(by);
     const announceId = this.#core.social.removeBoost(repo.actorId.href, by);
     if (!announceId) return;
+    this.#core.social.removeOutbox(announceId);
     const announce = new Announce({
       id: new URL(announceId),
       actor: this.#uri(actor),
@@ -305,6 +306,11 @@ export class FederatedSocialService implements SocialService {
     activity: Announce | Undo,
   ) {
     const ctx = this.#core.context();
+    // Boosts are public acts: they show in the booster's outbox.
+    if (activity instanceof Announce) {
+      const json = await activity.toJsonLd({ contextLoader: ctx.contextLoader });
+      this.#core.social.addOutbox(activity.id?.href ?? "", actor, JSON.stringify(json), Date.now());
+    }
     await ctx.sendActivity({ identifier: actor }, "followers", activity, {
       preferSharedInbox: true,
     });
