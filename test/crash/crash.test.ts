@@ -1,7 +1,7 @@
 /**
  * CI-sized crash run: 50 SIGKILLs of a real instance during concurrent monolithic and chunked
- * pushes, mounts, manifest and index pushes with tag moves, and deletes; after each, the data on
- * disk and every acknowledged write are checked (see harness.ts). `npm run crash -- --kills 500`
+ * pushes, mounts, manifest and index pushes with tag moves, deletes and garbage collection; after
+ * each, the data on disk and every acknowledged write are checked (see harness.ts). `npm run crash -- --kills 500`
  * runs the long form. FLOTILLA_CRASH_SEED replays a run; the kill moments still vary with timing.
  */
 import assert from "node:assert/strict";
@@ -28,8 +28,9 @@ describe("crash safety", { timeout: 600_000 }, () => {
     assert.equal(report.kills, kills);
   });
 
-  it("did real work between kills: pushes, chunked uploads, resumes, tag moves, deletes", () => {
-    for (const kind of ["blobs", "chunked", "tagMoves", "deletes", "manifests", "resumed"]) {
+  it("did real work between kills: pushes, chunked uploads, resumes, tag moves, deletes, GC", () => {
+    const kinds = ["blobs", "chunked", "tagMoves", "deletes", "manifests", "resumed", "gcRuns"];
+    for (const kind of [...kinds, "killsDuringGc", "gc.links"]) {
       assert.ok((report.counters[kind] ?? 0) > 0, `${kind}: ${JSON.stringify(report.counters)}`);
     }
     assert.ok(report.uploadsChecked > 0, "some uploads were open at a kill and checked after it");

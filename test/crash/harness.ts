@@ -8,9 +8,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, type Instance, startInstance } from "../helpers/instance.ts";
 import { errorCode, send, uploadOffset } from "./client.ts";
+import { gcEnv, mayHaveCollected, runGcLoop } from "./gc.ts";
 import { RepositoryModel } from "./model.ts";
 import { Rng } from "./rng.ts";
-import { checkModel, deadTemporaries, metaCheck, type StoreWalk, walkStore } from "./verify.ts";
+import {
+  asideFiles,
+  blobFiles,
+  checkModel,
+  deadTemporaries,
+  metaCheck,
+  type StoreWalk,
+  walkStore,
+} from "./verify.ts";
 import { finishUploads, runWorker, type WorkerContext } from "./worker.ts";
 
 export interface CrashOptions {
@@ -27,11 +36,10 @@ export interface CrashOptions {
   /** Keep the data directory even when the run passes. */
   keepData?: boolean;
   /**
-   * TODO(gc): online garbage collection (`POST /api/v1/admin/gc`, src/lifecycle/) has not landed.
-   * When it does, pass a hook here that starts a GC run; the harness then runs it beside the
-   * workers in every cycle, so kills also land during GC, and the same invariants are checked.
+   * Garbage collection (`POST /api/v1/admin/gc`, no grace window) in a loop beside the workers,
+   * so kills also land mid-sweep; default on.
    */
-  gc?: (url: string, rng: Rng) => Promise<void>;
+  gc?: boolean;
 }
 
 export interface CrashReport {
@@ -51,7 +59,7 @@ export interface CrashReport {
 }
 
 /** The registry alone: the extensions keep their own state and are not what this run checks. */
-const env = {
+const baseEnv = {
   FLOTILLA_IPFS_ENABLED: "false",
   FLOTILLA_FEDERATION_ENABLED: "false",
   FLOTILLA_WEB_ENABLED: "false",
@@ -60,6 +68,8 @@ const env = {
 
 export async function runCrash(options: CrashOptions): Promise<CrashReport> {
   const started = Date.now();
+  const gcOn = options.gc ?? true;
+  const env = { ...baseEnv, ...(gcOn ? gcEnv : {}) };
   const log = options.log ?? (() => {});
   const rng = new Rng(options.seed);
   const dataDir = await mkdtemp(join(tmpdir(), "flotilla-crash-"));
@@ -98,20 +108,26 @@ export async function runCrash(options: CrashOptions): Promise<CrashReport> {
           killed: () => killed,
           failures: problems,
           counters,
+          gc: gcOn,
         };
         return runWorker(ctx);
       });
       const gcRng = rng.fork();
-      const gc = options.gc
-        ? options.gc(instance.url, gcRng).catch((error: Error) => {
-            if (!killed) problems.push(`gc: ${error.message}`);
+      const gc = gcOn
+        ? runGcLoop({
+            url: () => instance.url,
+            rng: gcRng,
+            killed: () => killed,
+            failures: problems,
+            counters,
           })
         : Promise.resolve();
-      await sleep(rng.int(options.minDelayMs ?? 100, options.maxDelayMs ?? 1200));
+      await sleep(rng.int(options.minDelayMs ?? 100, options.maxDelayMs ?? 800));
       killed = true;
       await instance.kill();
       report.kills = kill;
       await Promise.all([...workers, gc]);
+      if (gcOn) for (const model of models) mayHaveCollected(model);
 
       const walk = await walkStore(dataDir, verified);
       report.walk = walk;
@@ -125,11 +141,16 @@ export async function runCrash(options: CrashOptions): Promise<CrashReport> {
       for (const name of await deadTemporaries(dataDir, instance.process.pid)) {
         problems.push(`after kill ${kill}: temporary ${name} survived the restart`);
       }
+      problems.push(
+        ...(await checkAsideRestored(dataDir, walk)).map((p) => `after kill ${kill}: ${p}`),
+      );
+      counters.killsWithFilesAside =
+        (counters.killsWithFilesAside ?? 0) + (walk.aside.length > 0 ? 1 : 0);
       for (const model of models) {
         const found = await checkUploads(instance.url, model);
         report.uploadsChecked += found.checked;
         problems.push(...found.problems.map((p) => `after kill ${kill}: ${p}`));
-        const seen = await checkModel(instance.url, model, options.sample ?? 20, (n) =>
+        const seen = await checkModel(instance.url, model, options.sample ?? 12, (n) =>
           rng.int(0, n - 1),
         );
         problems.push(...seen.map((p) => `after kill ${kill}: ${p}`));
@@ -141,6 +162,8 @@ export async function runCrash(options: CrashOptions): Promise<CrashReport> {
         );
       }
     }
+    // Half the uploads still open are finished; the other half are left to expire.
+    const expiring = models.flatMap((m) => m.uploads.splice(0, Math.floor(m.uploads.length / 2)));
     if (problems.length === 0) await finalChecks(instance, models, problems, counters);
     if (problems.length === 0) {
       // Expired uploads are purged at start: restart with an expiry of a moment.
@@ -151,17 +174,26 @@ export async function runCrash(options: CrashOptions): Promise<CrashReport> {
         keepData: true,
         env: { ...env, FLOTILLA_REGISTRY_UPLOAD_EXPIRY_HOURS: "0.000001" },
       });
+      if (gcOn) {
+        // One last collection: whatever kills left behind (files nothing names) goes now.
+        const gcReply = await send(`${instance.url}/api/v1/admin/gc`, { method: "POST" });
+        if (gcReply.status !== 200) problems.push(`final gc answered ${gcReply.status}`);
+      }
+      await instance.stop();
       const walk = await walkStore(dataDir, new Map());
       report.walk = walk;
       problems.push(...walk.problems.map((p) => `final walk: ${p}`));
       if (walk.uploads !== 0) problems.push(`${walk.uploads} expired uploads survived the purge`);
-      for (const model of models) {
-        for (const upload of model.uploads) {
-          const reply = await send(`${instance.url}${upload.location}`);
-          if (reply.status !== 404)
-            problems.push(`expired upload ${upload.location} answers ${reply.status}`);
-        }
+      if (gcOn && walk.unnamedFiles + walk.orphanUploadFiles + walk.temporaries > 0) {
+        problems.push(`garbage left after a final collection: ${JSON.stringify(walk)}`);
       }
+      instance = await startInstance({ dataDir, port, keepData: true, env });
+      for (const upload of expiring) {
+        const reply = await send(`${instance.url}${upload.location}`);
+        if (reply.status !== 404)
+          problems.push(`expired upload ${upload.location} answers ${reply.status}`);
+      }
+      counters.uploadsExpired = expiring.length;
     }
   } finally {
     if (problems.length > 0) log(`server output:\n${instance.output().slice(-4000)}`);
@@ -232,4 +264,16 @@ async function finalChecks(
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Blob files a killed GC had moved aside are back in place after the restart, and none is left. */
+async function checkAsideRestored(dataDir: string, walk: StoreWalk): Promise<string[]> {
+  const problems: string[] = [];
+  const present = new Set(await blobFiles(dataDir));
+  for (const digest of walk.aside) {
+    if (!present.has(digest)) problems.push(`${digest} was moved aside by GC and not put back`);
+  }
+  const left = await asideFiles(dataDir);
+  if (left.length > 0) problems.push(`gc-aside still holds ${left.join(", ")} after a restart`);
+  return problems;
 }

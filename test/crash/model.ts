@@ -18,6 +18,8 @@ export interface ManifestFact {
   mediaType: string;
   /** Manifests this one (an index) refers to; they are never deleted while it may exist. */
   children: string[];
+  /** Blobs this one (an image manifest) refers to. */
+  blobs: string[];
   possible: Possible;
 }
 

@@ -24,6 +24,10 @@ export interface StoreWalk {
   orphanUploadFiles: number;
   /** `putBlob` temporaries (`put-<pid>-…`) in uploads/, left by a kill mid-write. */
   temporaries: number;
+  /** Recorded blobs whose file a killed GC had moved aside (a restart must put them back). */
+  aside: string[];
+  /** Blob files no row names (a kill mid-push or mid-GC; GC removes them). */
+  unnamedFiles: number;
 }
 
 function blobPath(dataDir: string, digest: string): string {
@@ -59,12 +63,19 @@ export async function walkStore(
     const blobs = rows("SELECT digest, size FROM blobs");
     const manifests = rows("SELECT repository, digest, size FROM manifests");
     const files = new Map<string, number>();
+    const aside: string[] = [];
     for (const row of blobs) files.set(String(row.digest), Number(row.size));
     for (const row of manifests) files.set(String(row.digest), Number(row.size));
     for (const [digest, size] of files) {
       if (verified.get(digest) === size) continue;
-      const path = blobPath(dataDir, digest);
-      const info = await stat(path).catch(() => undefined);
+      let path = blobPath(dataDir, digest);
+      let info = await stat(path).catch(() => undefined);
+      const movedAside = info ? undefined : await asidePath(dataDir, digest);
+      if (movedAside) {
+        aside.push(digest);
+        path = movedAside;
+        info = await stat(path).catch(() => undefined);
+      }
       if (!info) {
         problems.push(`${digest}: recorded (${size} bytes) but its file is missing`);
         continue;
@@ -73,7 +84,7 @@ export async function walkStore(
         problems.push(`${digest}: recorded ${size} bytes, file has ${info.size}`);
       else if ((await fileDigest(path)) !== digest)
         problems.push(`${digest}: file content does not match`);
-      else verified.set(digest, size);
+      else if (!movedAside) verified.set(digest, size);
     }
     const manifestKeys = new Set(manifests.map((m) => `${m.repository}@${m.digest}`));
     const blobKeys = new Set(blobs.map((b) => String(b.digest)));
@@ -111,10 +122,38 @@ export async function walkStore(
       orphanUploadFiles: [...uploadFiles].filter((f) => !uploadIds.has(f) && !f.startsWith("put-"))
         .length,
       temporaries: [...uploadFiles].filter((f) => f.startsWith("put-")).length,
+      aside,
+      unnamedFiles: (await blobFiles(dataDir)).filter((digest) => !files.has(digest)).length,
     };
   } finally {
     db.close();
   }
+}
+
+/** Where a killed GC run may have left a blob file (`gc-aside/<alg>-<hex>.<token>`). */
+async function asidePath(dataDir: string, digest: string): Promise<string | undefined> {
+  const dir = join(dataDir, "gc-aside");
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const name = names.find((n) => n.startsWith(`${digest.replace(":", "-")}.`));
+  return name ? join(dir, name) : undefined;
+}
+
+/** Every digest with a file under blobs/. */
+export async function blobFiles(dataDir: string): Promise<string[]> {
+  const digests: string[] = [];
+  const root = join(dataDir, "blobs");
+  for (const algorithm of await readdir(root).catch(() => [] as string[])) {
+    for (const prefix of await readdir(join(root, algorithm))) {
+      for (const hex of await readdir(join(root, algorithm, prefix)))
+        digests.push(`${algorithm}:${hex}`);
+    }
+  }
+  return digests;
+}
+
+/** Files a killed GC left in gc-aside/ (a restart must have put back or removed all). */
+export async function asideFiles(dataDir: string): Promise<string[]> {
+  return readdir(join(dataDir, "gc-aside")).catch(() => [] as string[]);
 }
 
 /** `putBlob` temporaries in uploads/ not written by `pid` (a restart must have removed them). */

@@ -4,7 +4,15 @@
  * model what each reply acknowledged. When the server dies mid-request, the request's effect
  * becomes uncertain in the model and the worker stops.
  */
-import { ConnectionError, describe, type Reply, send, sha256, uploadOffset } from "./client.ts";
+import {
+  ConnectionError,
+  describe,
+  errorCode,
+  type Reply,
+  send,
+  sha256,
+  uploadOffset,
+} from "./client.ts";
 import type { PendingUpload, RepositoryModel } from "./model.ts";
 import type { Rng } from "./rng.ts";
 
@@ -21,6 +29,8 @@ export interface WorkerContext {
   /** Unexpected replies; the run fails if any. */
   failures: string[];
   counters: Record<string, number>;
+  /** Garbage collection runs beside the workers: blob links may vanish under them. */
+  gc?: boolean;
 }
 
 const tagNames = ["latest", "v1", "v2", "stable"];
@@ -221,7 +231,8 @@ async function pushManifest(ctx: WorkerContext): Promise<void> {
     layers,
     annotations: { n: String(ctx.rng.int(0, 1e9)) },
   };
-  await putManifest(ctx, Buffer.from(JSON.stringify(manifest)), manifestType, []);
+  const used = [manifest.config.digest, ...layers.map((l) => l.digest)];
+  await putManifest(ctx, Buffer.from(JSON.stringify(manifest)), manifestType, [], used);
 }
 
 async function pushIndex(ctx: WorkerContext): Promise<void> {
@@ -242,7 +253,7 @@ async function pushIndex(ctx: WorkerContext): Promise<void> {
       platform: { architecture: "amd64", os: "linux" },
     })),
   };
-  await putManifest(ctx, Buffer.from(JSON.stringify(index)), indexType, children);
+  await putManifest(ctx, Buffer.from(JSON.stringify(index)), indexType, children, []);
 }
 
 async function putManifest(
@@ -250,10 +261,11 @@ async function putManifest(
   bytes: Buffer,
   mediaType: string,
   children: string[],
+  blobs: string[],
 ) {
   const digest = sha256(bytes);
   const tag = ctx.rng.chance(0.8) ? ctx.rng.pick(tagNames) : undefined;
-  const fact = { bytes, mediaType, children };
+  const fact = { bytes, mediaType, children, blobs };
   const reply = await attempt(
     () => ctx.model.manifestWritten(digest, fact, tag, false),
     () =>
@@ -263,6 +275,12 @@ async function putManifest(
         body: bytes,
       }),
   );
+  if (ctx.gc && reply.status === 400 && errorCode(reply) === "MANIFEST_BLOB_UNKNOWN") {
+    // A collection unlinked a layer no manifest referred to yet: the client pushes it again.
+    for (const blob of blobs) ctx.model.blobs.get(blob)?.possible.add(false);
+    count(ctx, "gcRaces");
+    return;
+  }
   if (!expect(ctx, `manifest PUT ${tag ?? digest}`, reply, 201)) return;
   ctx.model.manifestWritten(digest, fact, tag, true);
   count(ctx, tag ? "tagMoves" : "manifests");
@@ -302,6 +320,11 @@ async function deleteBlob(ctx: WorkerContext): Promise<void> {
     () => ctx.model.blobDeleted(digest, false),
     () => send(blobUrl(ctx, `blobs/${digest}`), { method: "DELETE" }),
   );
+  if (ctx.gc && reply.status === 404 && errorCode(reply) === "BLOB_UNKNOWN") {
+    ctx.model.blobDeleted(digest, true);
+    count(ctx, "gcRaces");
+    return;
+  }
   if (expect(ctx, `DELETE blob ${digest}`, reply, 202)) ctx.model.blobDeleted(digest, true);
   count(ctx, "deletes");
 }
