@@ -6,8 +6,9 @@
  *   npm run bench:short                small sizes, one run (a smoke test, under a minute)
  *   node bench/run.ts --only flotilla  one registry only (no ratios)
  *   node bench/run.ts --only ipfs      only the IPFS table (bench/lib/ipfs.ts)
+ *   node bench/run.ts --only federation  only the federation figures (bench/federation.ts)
  *   options: --runs N, --duration S (manifest load seconds), --keep (keep the temp dir),
- *            --skip-ipfs (no IPFS table)
+ *            --skip-ipfs (no IPFS table), --skip-federation
  *
  * A second table measures Flotilla's embedded IPFS: push with IPFS on versus off, its disk
  * overhead, and a layer (256 MiB; short: 16 MiB) pulled by CID from a peer versus over HTTP.
@@ -23,6 +24,7 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { download, upload } from "./lib/http.ts";
 import { type IpfsBench, renderIpfsTable, startIpfsBench } from "./lib/ipfs.ts";
+import { type FederationBenchResult, runFederationBench } from "./federation.ts";
 import { type Layout, MiB, writeLayout, writeRandomFile } from "./lib/layout.ts";
 import { cpuSeconds, killAll, memory, resetPeak, run, sampleRss, waitIdle } from "./lib/proc.ts";
 import {
@@ -49,20 +51,24 @@ const { values: opts } = parseArgs({
     duration: { type: "string" },
     keep: { type: "boolean", default: false },
     "skip-ipfs": { type: "boolean", default: false },
+    "skip-federation": { type: "boolean", default: false },
   },
 });
 
-if (opts.only && !["flotilla", "distribution", "ipfs"].includes(opts.only)) {
-  console.error(`--only must be flotilla, distribution or ipfs, not ${opts.only}`);
+if (opts.only && !["flotilla", "distribution", "ipfs", "federation"].includes(opts.only)) {
+  console.error(`--only must be flotilla, distribution, ipfs or federation, not ${opts.only}`);
   process.exit(2);
 }
 const names: RegistryName[] =
-  opts.only === "ipfs"
+  opts.only === "ipfs" || opts.only === "federation"
     ? []
     : opts.only
       ? [opts.only as RegistryName]
       : ["flotilla", "distribution"];
 const withIpfs = opts["skip-ipfs"] !== true && (!opts.only || opts.only === "ipfs");
+// bench/federation.ts: push-to-pullable between two instances, Notes per second to N followers.
+const withFederation =
+  opts["skip-federation"] !== true && (!opts.only || opts.only === "federation");
 
 const short = opts.short === true;
 const config = {
@@ -430,6 +436,17 @@ async function main(): Promise<void> {
     });
   }
 
+  let federation: FederationBenchResult | undefined;
+  if (withFederation) {
+    await Promise.allSettled(registries.map((r) => r.stop()));
+    federation = await runFederationBench({
+      pushes: short ? 3 : 10,
+      followers: short ? 10 : 50,
+      fanoutPushes: short ? 2 : 4,
+      log,
+    });
+  }
+
   const { text, rows, medians } = renderTable(metrics, details, samples, names);
   if (names.length > 0) {
     console.log("");
@@ -439,6 +456,7 @@ async function main(): Promise<void> {
     console.log("");
     console.log(ipfsTable.text);
   }
+  if (federation) console.log(`\n${federation.text}`);
   if (errors.length > 0) {
     console.log(`\n${errors.length} phase(s) failed:`);
     for (const e of errors)
@@ -477,6 +495,7 @@ async function main(): Promise<void> {
         medians,
         samples,
         ipfs: ipfsTable && { rows: ipfsTable.rows, samples: ipfsSamples },
+        federation: federation && { ...federation, text: undefined },
         errors,
       },
       null,
