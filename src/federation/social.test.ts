@@ -39,6 +39,18 @@ test("stars and boosts of a local repository are counted, once each", async () =
   assert.equal(h.core.social.outboxCount("instance"), 0);
 });
 
+test("counts and isStarred never fetch and work for private repositories too", async () => {
+  h.core.social.addStar(h.social.actorUrlOf("alice/secret"), "bob", "local");
+  assert.deepEqual(await h.social.counts("alice/secret"), { stars: 1, boosts: 0, followers: 0 });
+  assert.equal(await h.social.isStarred("bob", "alice/secret"), true);
+  // A remote repository nobody here has seen: zero, without asking its origin.
+  assert.deepEqual(await h.social.counts("https://elsewhere.example/ap/repos/x/y"), {
+    stars: 0,
+    boosts: 0,
+    followers: 0,
+  });
+});
+
 test("mistakes come back as SocialError with a stable code", async () => {
   const code = async (work: Promise<unknown>) => {
     try {

@@ -1,8 +1,18 @@
 /** The SocialService behind the web UI, the CLI and the JSON API. */
 import { randomUUID } from "node:crypto";
-import { type Actor, Announce, Flag, Follow, Like, PUBLIC_COLLECTION, Undo } from "@fedify/vocab";
+import {
+  type Actor,
+  Announce,
+  Flag,
+  type Follow,
+  Like,
+  PUBLIC_COLLECTION,
+  Undo,
+} from "@fedify/vocab";
+import { checkName } from "../registry/index.ts";
 import type { Core } from "./core.ts";
 import { normalizeDomain } from "./domains.ts";
+import { follow, follows, unfollow } from "./follows.ts";
 import type { SqliteMessageQueue } from "./message-queue.ts";
 import { identifierOf, instanceIdentifier, instant } from "./names.ts";
 import { type Resolved, resolveTarget } from "./resolve.ts";
@@ -54,8 +64,7 @@ export class FederatedSocialService implements SocialService {
   }
 
   async isStarred(user: string, target: string): Promise<boolean> {
-    const repo = await this.#repository(target, false);
-    return this.#core.social.hasStar(repo.actorId.href, user);
+    return this.#core.social.hasStar(await this.#key(target), user);
   }
 
   async boost(by: string, target: string): Promise<void> {
@@ -129,71 +138,16 @@ export class FederatedSocialService implements SocialService {
     return this.#core.social.resolveReport(id);
   }
 
-  async follow(target: string): Promise<FollowRecord> {
-    const resolved = await resolveTarget(this.#core, target);
-    if (resolved.local)
-      throw new SocialError("invalid", "this instance's own actors need no follow");
-    const existing = this.#core.graph.following(resolved.actorId.href);
-    if (existing?.state === "accepted") return existing;
-    const inbox = resolved.actor.inboxId;
-    if (!inbox) throw new SocialError("unsupported", `${resolved.label} has no inbox`);
-    const follow = new Follow({
-      id: this.#activityId(),
-      actor: this.#uri(instanceIdentifier),
-      object: resolved.actorId,
-    });
-    this.#core.graph.putFollowing({
-      actorId: resolved.actorId.href,
-      kind: resolved.kind,
-      label: resolved.label,
-      inbox: inbox.href,
-      followId: follow.id?.href ?? "",
-      state: "pending",
-      registryUrl: resolved.repository?.registryUrl,
-      name: resolved.repository?.name,
-    });
-    await this.#send(instanceIdentifier, resolved.actor, follow);
-    const row = this.#core.graph.following(resolved.actorId.href);
-    if (!row) throw new SocialError("not-found", "follow vanished");
-    return row;
+  follow(target: string): Promise<FollowRecord> {
+    return follow(this.#core, target);
   }
 
-  async unfollow(target: string): Promise<boolean> {
-    const row = await this.#followingRow(target);
-    if (!row) return false;
-    const follow = new Follow({
-      id: new URL(row.followId),
-      actor: this.#uri(instanceIdentifier),
-      object: new URL(row.actorId),
-    });
-    const recipient = { id: new URL(row.actorId), inboxId: new URL(row.inbox), endpoints: null };
-    this.#core.graph.removeFollowing(row.actorId);
-    if (row.kind === "repository") await this.#core.deps.mirror?.untrack(row.actorId);
-    if (!this.#core.graph.isBlocked(new URL(row.actorId).host)) {
-      await this.#core.context().sendActivity(
-        { identifier: instanceIdentifier },
-        recipient,
-        new Undo({
-          id: this.#activityId(),
-          actor: this.#uri(instanceIdentifier),
-          object: follow,
-        }),
-      );
-    }
-    return true;
+  unfollow(target: string): Promise<boolean> {
+    return unfollow(this.#core, target);
   }
 
   async follows(): Promise<FollowRecord[]> {
-    return this.#core.graph
-      .allFollowing()
-      .map(({ actorId, kind, label, state, createdAt, acceptedAt }) => ({
-        actorId,
-        kind,
-        label,
-        state,
-        createdAt,
-        acceptedAt,
-      }));
+    return follows(this.#core);
   }
 
   async blockDomain(domain: string, reason?: string): Promise<void> {
@@ -216,13 +170,14 @@ export class FederatedSocialService implements SocialService {
   }
 
   async counts(target: string): Promise<RepositoryCounts> {
-    const repo = await this.#repository(target, false);
-    const key = repo.actorId.href;
-    const followers = repo.local
-      ? this.#core.graph.followerCount(repo.identifier)
-      : this.#core.graph.following(key)?.state === "accepted"
-        ? 1
-        : 0;
+    const key = await this.#key(target);
+    const local = this.#core.context().parseUri(new URL(key));
+    const followers =
+      local?.type === "actor"
+        ? this.#core.graph.followerCount(local.identifier)
+        : this.#core.graph.following(key)?.state === "accepted"
+          ? 1
+          : 0;
     return {
       stars: this.#core.social.count("federation_stars", key),
       boosts: this.#core.social.count("federation_boosts", key),
@@ -248,20 +203,8 @@ export class FederatedSocialService implements SocialService {
     ).href;
   }
 
-  /** A repository target; remote ones known from earlier are used without fetching when `fetch` is false. */
-  async #repository(target: string, fetch = true) {
-    if (!fetch && /^https?:\/\//i.test(target.trim())) {
-      const url = new URL(target.trim());
-      if (url.origin !== new URL(this.#core.options.publicUrl).origin) {
-        return {
-          local: false as const,
-          actorId: url,
-          identifier: "",
-          label: url.href,
-          actor: undefined,
-        };
-      }
-    }
+  /** A repository target, resolved (remote ones are fetched from their origin). */
+  async #repository(target: string) {
     const resolved: Resolved = await resolveTarget(this.#core, target);
     if (resolved.local) {
       if (resolved.ref.kind !== "repository")
@@ -273,19 +216,21 @@ export class FederatedSocialService implements SocialService {
     return { ...resolved, identifier: "" };
   }
 
-  async #followingRow(target: string) {
+  /**
+   * The actor URL stars and boosts are recorded under, without fetching anything or checking
+   * visibility (counts of a private repository's local stars are still its own).
+   */
+  async #key(target: string): Promise<string> {
     const text = target.trim();
-    const rows = this.#core.graph.allFollowing();
-    const byText = rows.find(
-      (r) => r.actorId === text || r.label === text || `@${r.label}` === text,
-    );
-    if (byText) return byText;
+    if (/^https?:\/\//i.test(text)) return new URL(text).href;
+    const mirrored = (await this.#core.deps.mirror?.list())?.find((m) => m.localName === text);
+    if (mirrored) return mirrored.actorId;
     try {
-      const resolved = await resolveTarget(this.#core, text);
-      return this.#core.graph.following(resolved.actorId.href);
+      checkName(text);
     } catch {
-      return undefined;
+      throw new SocialError("invalid", `not a repository name: ${text}`);
     }
+    return this.actorUrlOf(text);
   }
 
   async #requireUser(user: string) {
