@@ -76,6 +76,30 @@ export async function namespaceRepositories(
   return found.slice(0, limit);
 }
 
+/**
+ * A repository's WebFinger user name: its name with `/` as `.` (`alice.app` for `alice/app`).
+ * Mastodon and others only accept an actor whose handle resolves back to it.
+ */
+export function repositoryHandle(repository: string): string {
+  return repository.replaceAll("/", ".");
+}
+
+/**
+ * The public repository a handle's user name stands for. Names may contain dots themselves, so
+ * each way of reading the dots as `/` is tried (a namespace of the same name wins, before this).
+ */
+async function repositoryOfHandle(core: Core, username: string): Promise<string | undefined> {
+  const parts = username.split(".");
+  if (parts.length < 2 || parts.length > 6 || parts.some((p) => !p)) return undefined;
+  const slots = parts.length - 1;
+  for (let mask = 1; mask < 2 ** slots; mask++) {
+    let name = parts[0] as string;
+    for (let i = 0; i < slots; i++) name += (mask & (1 << i) ? "/" : ".") + parts[i + 1];
+    if (await existingActor(core, identifierOf({ kind: "repository", name }))) return name;
+  }
+  return undefined;
+}
+
 export function registerActors(core: Core): void {
   const { federation } = core;
   const host = new URL(core.options.publicUrl).hostname;
@@ -91,6 +115,8 @@ export function registerActors(core: Core): void {
     .mapHandle(async (_ctx, username) => {
       const kind = await namespaceKind(core, username);
       if (kind) return identifierOf({ kind, name: username });
+      const repository = await repositoryOfHandle(core, username);
+      if (repository) return identifierOf({ kind: "repository", name: repository });
       return username === host ? instanceIdentifier : null;
     });
 }
@@ -143,7 +169,7 @@ async function buildActor(
       const name = ref.name;
       return new Service({
         ...common,
-        preferredUsername: name.split("/").pop() ?? name,
+        preferredUsername: repositoryHandle(name),
         name,
         summary: `<p>Container repository <code>${escapeHtml(name)}</code>. Pull with <code>docker pull ${escapeHtml(pullReference(publicUrl, name))}</code></p>`,
         url: repositoryPageUrl(publicUrl, name),

@@ -36,6 +36,7 @@ before(async () => {
   );
   assert.equal(created.code, 0, created.stderr);
   digest = await pushImage(a.url, "alice/app", "1.2");
+  await pushImage(a.url, "alice/my.tool", "1");
   // WebFinger for `acct:` is HTTPS only; the instance under test speaks plain HTTP on loopback.
   globalThis.fetch = (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
@@ -57,6 +58,24 @@ test("WebFinger resolves @alice@host to her actor", async () => {
   assert.equal(self?.type, "application/activity+json");
 });
 
+test("a repository's handle (its name with dots) resolves back to it, as Mastodon requires", async () => {
+  for (const [handle, repository] of [
+    ["alice.app", "alice/app"],
+    ["alice.my.tool", "alice/my.tool"],
+  ]) {
+    const jrd = await lookupWebFinger(`acct:${handle}@${a.host}`, { allowPrivateAddress: true });
+    const self = jrd?.links?.find((l) => l.rel === "self");
+    assert.equal(self?.href, `${a.url}/ap/repos/${repository}`);
+    const actor = await lookupObject(self?.href ?? "", options);
+    assert.ok(actor instanceof Service);
+    assert.equal(actor.preferredUsername?.toString(), handle);
+  }
+  assert.equal(
+    await lookupWebFinger(`acct:alice.nothing@${a.host}`, { allowPrivateAddress: true }),
+    null,
+  );
+});
+
 test("the actor, her repository and its Note dereference, with a verifiable proof", async () => {
   const alice = await lookupObject(`@alice@${a.host}`, options);
   assert.ok(alice instanceof Person);
@@ -72,7 +91,10 @@ test("the actor, her repository and its Note dereference, with a verifiable proo
   assert.ok(featured instanceof Collection);
   const repositories = [];
   for await (const item of traverseCollection(featured, options)) repositories.push(item.id?.href);
-  assert.deepEqual(repositories, [`${a.url}/ap/repos/alice/app`]);
+  assert.deepEqual(repositories, [
+    `${a.url}/ap/repos/alice/app`,
+    `${a.url}/ap/repos/alice/my.tool`,
+  ]);
 
   const repo = await lookupObject(`${a.url}/ap/repos/alice/app`, options);
   assert.ok(repo instanceof Service);
