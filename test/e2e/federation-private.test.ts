@@ -141,3 +141,50 @@ test("the inbox refuses oversized deliveries (413) and too many from one host (4
   assert.ok(statuses.includes(429), statuses.join(","));
   assert.ok(statuses.slice(statuses.indexOf(429)).every((s) => s === 429));
 });
+
+test("the follows API is for administrators only", async () => {
+  const created = await flotilla(
+    a.dataDir,
+    ["user", "add", "dave", "--password-stdin"],
+    "password-123\n",
+  );
+  assert.equal(created.code, 0, created.stderr);
+  const as = (user: string, password: string) => ({
+    Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`,
+  });
+  const url = `${a.url}/api/v1/admin/follows`;
+  const anonymous = await fetch(url);
+  assert.equal(anonymous.status, 401);
+  assert.equal(
+    ((await anonymous.json()) as { errors: Array<{ code: string }> }).errors[0]?.code,
+    "UNAUTHORIZED",
+  );
+  const user = await fetch(url, { headers: as("dave", "password-123") });
+  assert.equal(user.status, 403);
+  assert.equal(
+    ((await user.json()) as { errors: Array<{ code: string }> }).errors[0]?.code,
+    "DENIED",
+  );
+  const wrong = await fetch(url, {
+    method: "POST",
+    headers: as(admin.user, "wrong-password"),
+    body: "{}",
+  });
+  assert.equal(wrong.status, 401);
+  const ok = await fetch(url, { headers: as(admin.user, admin.password) });
+  assert.equal(ok.status, 200);
+  assert.deepEqual(await ok.json(), { follows: [] });
+  // The CLI uses the configured administrator's credentials.
+  const listed = await flotilla(a.dataDir, ["follows", "--json"], "", {
+    FLOTILLA_PUBLIC_URL: a.url,
+    FLOTILLA_ADMIN_USER: admin.user,
+    FLOTILLA_ADMIN_PASSWORD: admin.password,
+  });
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.deepEqual(JSON.parse(listed.stdout), []);
+  const refused = await flotilla(a.dataDir, ["follows", "--creds", "dave:password-123"], "", {
+    FLOTILLA_PUBLIC_URL: a.url,
+  });
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /403/);
+});
