@@ -19,13 +19,18 @@ export function forwardFedifyLogs(log: Logger): void {
     if (record.level === "error" || record.level === "fatal") log.error(fields, message);
     else log.warn(fields, message);
   };
-  configureSync({
-    sinks: { pino: sink },
-    loggers: [
-      { category: ["fedify"], sinks: ["pino"], lowestLevel: "warning" },
-      { category: ["logtape", "meta"], sinks: [], lowestLevel: "error" },
-    ],
-  });
+  try {
+    configureSync({
+      sinks: { pino: sink },
+      loggers: [
+        { category: ["fedify"], sinks: ["pino"], lowestLevel: "warning" },
+        { category: ["logtape", "meta"], sinks: [], lowestLevel: "error" },
+      ],
+    });
+  } catch (error) {
+    // Someone else configured LogTape already: theirs stands, federation still runs.
+    log.warn({ category: "federation", err: error }, "Fedify's logs not forwarded");
+  }
 }
 
 /** Properties as plain JSON (activities and errors can be large or circular). */

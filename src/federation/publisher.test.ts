@@ -81,3 +81,38 @@ test("registry events drive the publisher, one tag at a time", async () => {
     ["Create", "Update"],
   );
 });
+
+test("an index's Note lists its platforms; a CID adds an ipfs:// link", async () => {
+  const index = {
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.index.v1+json",
+    manifests: [
+      { platform: { os: "linux", architecture: "amd64" } },
+      { platform: { os: "linux", architecture: "arm64", variant: "v8" } },
+      { platform: { os: "unknown", architecture: "unknown" } },
+    ],
+  };
+  const deps = h.core.deps as { registry?: unknown; cidOf?: unknown };
+  deps.registry = {
+    events: h.events,
+    manifests: { get: async () => ({ bytes: Buffer.from(JSON.stringify(index)) }) },
+  };
+  deps.cidOf = async () => "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy";
+  await publisher.published({
+    ...push("alice/app", "multi", digest("9")),
+    mediaType: "application/vnd.oci.image.index.v1+json",
+  });
+  const [create] = outbox("repos/alice/app") as Array<{
+    object: {
+      content: string;
+      attachment: Array<Record<string, string>>;
+      url: Array<{ href: string }>;
+    };
+  }>;
+  assert.match(String(create?.object.content), /linux\/amd64, linux\/arm64\/v8/);
+  const hrefs = create?.object.url.map((u) => u.href) ?? [];
+  assert.ok(hrefs.includes("ipfs://bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"));
+  const names = JSON.stringify(create?.object.attachment);
+  assert.match(names, /platforms/);
+  assert.match(names, /bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy/);
+});
