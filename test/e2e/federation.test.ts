@@ -91,6 +91,21 @@ test("B follows a repository on A, is accepted, and receives its Notes", async (
   )[0];
   assert.equal(known?.name, "alice/app");
   assert.equal(known?.registry_url, a.url);
+  // The mirror keeps the evidence: who signed the claim (A's repository's Ed25519 key) and the proof.
+  const evidence = await waitFor(
+    "B's mirror keeps the tag with its evidence",
+    async () =>
+      rows(
+        b,
+        "SELECT * FROM mirror_tags WHERE local_name = ? AND tag = '1.1'",
+        `127.0.0.1_${a.port}/alice/app`,
+      )[0],
+  );
+  assert.equal(evidence.digest, digest);
+  assert.match(String(evidence.signer), new RegExp(`^${repoActor}#multikey-`));
+  const proof = JSON.parse(String(evidence.proof)) as { cryptosuite: string; proofValue: string };
+  assert.equal(proof.cryptosuite, "eddsa-jcs-2022");
+  assert.ok(proof.proofValue.length > 40);
 
   // A's outbox has a Create for each tag, each with an Ed25519 proof.
   const outbox = (await collectionItems(`${a.url}/ap/outbox/repos%2Falice%2Fapp`)) as Array<
