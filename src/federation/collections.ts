@@ -9,7 +9,8 @@ const pageSize = 50;
 /** Offset cursors: collections here are small and append-mostly. */
 function page(cursor: string | null): number {
   const offset = Number(cursor ?? 0);
-  return Number.isInteger(offset) && offset >= 0 ? offset : 0;
+  // A cursor is anyone's input: out of range reads as the start (SQLite wants an integer offset).
+  return Number.isSafeInteger(offset) && offset >= 0 ? offset : 0;
 }
 
 function next(offset: number, got: number): string | null {

@@ -75,7 +75,8 @@ export function registerInbox(core: Core): void {
     .on(Like, guarded(onLike(core)))
     .on(Announce, guarded(onAnnounce(core)))
     .on(Flag, guarded(onFlag(core)))
-    .onError((_ctx, error) => log.error({ err: error }, "inbox listener failed"));
+    // Also called for deliveries Fedify could not parse: the sender's mistake, not ours.
+    .onError((_ctx, error) => log.warn({ err: error }, "inbox delivery failed"));
 }
 
 /** The common rules; returns the actor's id, or why the activity is refused. */

@@ -161,3 +161,46 @@ test("NodeInfo 2.1 is served", async () => {
   assert.equal(info.software.name, "flotilla");
   assert.deepEqual(info.protocols, ["activitypub"]);
 });
+
+test("hostile or malformed federation requests get 4xx answers, never 500", async () => {
+  const get = async (path: string) =>
+    (await fetch(`${a.url}${path}`, { headers: { Accept: "application/activity+json" } })).status;
+  const expectations: Array<[string, number]> = [
+    ["/ap/followers/instance?cursor=99999999999999999999999", 200],
+    ["/ap/outbox/instance?cursor=-5", 200],
+    ["/ap/likes/repos/alice/app?cursor=zz", 200],
+    ["/ap/repos/alice", 404],
+    ["/ap/users/nobody", 404],
+    ["/ap/notes/not-a-note", 404],
+    ["/ap/repos/alice/app/../x", 404],
+    ["/.well-known/webfinger", 400],
+    ["/.well-known/webfinger?resource=%%%", 400],
+    [`/.well-known/webfinger?resource=acct:a.b.c.d.e.f.g.h@${a.host}`, 404],
+  ];
+  for (const [path, status] of expectations) assert.equal(await get(path), status, path);
+  const post = async (path: string, body: string, headers: Record<string, string> = {}) =>
+    (await fetch(`${a.url}${path}`, { method: "POST", body, headers })).status;
+  assert.equal(await post("/ap/inbox", "garbage"), 400);
+  assert.equal(
+    await post("/ap/inbox", "[1,2]", { "Content-Type": "application/activity+json" }),
+    400,
+  );
+  assert.equal(await post("/ap/inbox/users/nobody", "{}"), 404);
+  // Well formed, but signed with a key that cannot be fetched (nothing listens on port 1).
+  const follow = {
+    "@context": "https://www.w3.org/ns/activitystreams",
+    id: "http://127.0.0.1:1/activities/1",
+    type: "Follow",
+    actor: "http://127.0.0.1:1/actor",
+    object: `${a.url}/ap/instance`,
+  };
+  const signature = 'keyId="http://127.0.0.1:1/actor#k",headers="date",signature="AAAA"';
+  assert.equal(
+    await post("/ap/inbox", JSON.stringify(follow), {
+      "Content-Type": "application/activity+json",
+      Date: new Date().toUTCString(),
+      Signature: signature,
+    }),
+    401,
+  );
+});
