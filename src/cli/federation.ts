@@ -5,7 +5,7 @@
  */
 import { type Command, Option } from "commander";
 import { AccessPolicy } from "../accounts/index.ts";
-import { openFederation, SocialError, type SocialService } from "../federation/index.ts";
+import { SocialError, type SocialService } from "../federation/types.ts";
 import { silentLogger } from "../log/index.ts";
 import { SqliteMetaStore } from "../meta/index.ts";
 import { SqliteMirrorStore } from "../mirror/store.ts";
@@ -163,6 +163,8 @@ async function withSocial(
     const meta = new SqliteMetaStore({ database });
     const mirrors = new SqliteMirrorStore(database);
     const policy = config.auth.enabled ? new AccessPolicy(accounts.store) : undefined;
+    // Loaded here, not at the top: every `flotilla` command (serve too) imports this file.
+    const { openFederation } = await import("../federation/extension.ts");
     const { social } = openFederation(
       {
         database,

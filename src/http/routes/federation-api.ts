@@ -2,7 +2,8 @@
  * Federation's administrator API: the instance's follows (`/api/v1/admin/follows`). Remote
  * repositories followed here are mirrored. (Blocks live in the web interface's admin API.)
  */
-import { SocialError, type SocialService } from "../../federation/index.ts";
+// types.ts only: the index loads Fedify, which an instance with federation off never needs.
+import { SocialError, type SocialService } from "../../federation/types.ts";
 import { OciError } from "../../registry/index.ts";
 import { remoteAddress } from "../adapter/node.ts";
 import type { AuthDeps } from "../auth/index.ts";
