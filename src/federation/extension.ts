@@ -98,15 +98,25 @@ export async function startFederation(
       if (!isFederationPath(new URL(request.url).pathname)) return undefined;
       const checked = await guard.check(request, clientAddress);
       if (checked instanceof Response) return checked;
-      return core.federation.fetch(checked, {
-        contextData: undefined,
-        onNotFound: () => new Response("not found", { status: 404 }),
-        onNotAcceptable: () =>
-          new Response("ask for application/activity+json", {
-            status: 406,
-            headers: { Vary: "Accept" },
-          }),
-      });
+      try {
+        return await core.federation.fetch(checked, {
+          contextData: undefined,
+          onNotFound: () => new Response("not found", { status: 404 }),
+          onNotAcceptable: () =>
+            new Response("ask for application/activity+json", {
+              status: 406,
+              headers: { Vary: "Accept" },
+            }),
+        });
+      } catch (error) {
+        // JSON-LD Fedify cannot expand (an unknown @context) throws: the sender's mistake.
+        if (checked.method !== "POST") throw error;
+        core.log.warn({ category: "federation.inbox", err: error }, "delivery refused");
+        return new Response("invalid activity", {
+          status: 400,
+          headers: { "Content-Type": "text/plain; charset=utf-8" },
+        });
+      }
     },
     async stop() {
       clearInterval(housekeeping);

@@ -48,6 +48,7 @@ export class InboxGuard {
     const body = await readBounded(request, this.#options.maxBytes);
     if (!body) return text(413, "activity too large");
     const facts = peek(body);
+    if (!facts.object) return text(400, "an activity is a JSON object");
     if (facts.actorHost && this.#options.isBlocked(facts.actorHost))
       return text(403, "domain blocked");
     if (keyId && facts.id) this.#remember(facts.id, keyId);
@@ -102,21 +103,24 @@ async function readBounded(request: Request, max: number): Promise<Uint8Array | 
   return Buffer.concat(chunks);
 }
 
-function peek(body: Uint8Array): { id?: string; actorHost?: string } {
+function peek(body: Uint8Array): { object: boolean; id?: string; actorHost?: string } {
   try {
-    const json = JSON.parse(Buffer.from(body).toString("utf8")) as {
-      id?: unknown;
-      actor?: unknown;
-    };
-    const actor =
-      typeof json.actor === "string"
-        ? json.actor
-        : typeof (json.actor as { id?: unknown })?.id === "string"
-          ? (json.actor as { id: string }).id
+    const json = JSON.parse(Buffer.from(body).toString("utf8")) as unknown;
+    if (typeof json !== "object" || json === null || Array.isArray(json)) return { object: false };
+    const { id, actor } = json as { id?: unknown; actor?: unknown };
+    const actorId =
+      typeof actor === "string"
+        ? actor
+        : typeof (actor as { id?: unknown } | null)?.id === "string"
+          ? (actor as { id: string }).id
           : undefined;
-    return { id: typeof json.id === "string" ? json.id : undefined, actorHost: hostOf(actor) };
+    return {
+      object: true,
+      id: typeof id === "string" ? id : undefined,
+      actorHost: hostOf(actorId),
+    };
   } catch {
-    return {};
+    return { object: false };
   }
 }
 
