@@ -110,7 +110,7 @@ test("blocked domains are refused by signer or by actor", async () => {
 });
 
 test("a delivery that is not a JSON object is refused with 400", async () => {
-  const { guard: g } = guard();
+  const { guard: g } = guard({ perHostPerMinute: 100 });
   for (const body of ['"&"', "[1,2]", "null", "garbage"]) {
     const request = new Request(inbox, { method: "POST", body });
     assert.equal(((await g.check(request, "1.2.3.4")) as Response).status, 400, body);
