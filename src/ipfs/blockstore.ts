@@ -10,7 +10,7 @@ import { FsBlockstore } from "blockstore-fs";
 import type { Blockstore, InputPair, Pair } from "interface-blockstore";
 import type { CID } from "multiformats/cid";
 import { chunkSize, sha256DigestOfRawCid } from "./importer.ts";
-import type { BlobRangeReader, CidIndex } from "./types.ts";
+import type { BlobRangeReader, CidIndex, ReadIntoOptions } from "./types.ts";
 
 type BlockInput = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
@@ -126,7 +126,8 @@ export class ZeroCopyBlockstore implements Blockstore {
     for await (const { cid, bytes } of source) yield await this.put(cid, bytes, options);
   }
 
-  async *get(cid: CID, options: { signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
+  /** A block; a leaf of ours is read into `options.into` when given and large enough. */
+  async *get(cid: CID, options: ReadIntoOptions = {}): AsyncGenerator<Uint8Array> {
     const local = await this.#readLocal(cid, options);
     if (local) {
       if (!(await this.#shareable(cid))) throw new BlockNotSharedError(cid);
@@ -181,7 +182,7 @@ export class ZeroCopyBlockstore implements Blockstore {
     return { digest, offset: 0, length: size };
   }
 
-  async #readLocal(cid: CID, options: { signal?: AbortSignal }): Promise<Uint8Array | undefined> {
+  async #readLocal(cid: CID, options: ReadIntoOptions): Promise<Uint8Array | undefined> {
     const where = await this.#locate(cid);
     if (!where || where instanceof Uint8Array) return where;
     const bytes = await this.#blobs.read(where.digest, where.offset, where.length, options);

@@ -17,10 +17,13 @@ export interface DagBlock {
   bytes: Uint8Array;
 }
 
-/** Gets one block, verified against its CID, or undefined when it is not available. */
+/**
+ * Gets one block, verified against its CID, or undefined when it is not available; it may be read
+ * into `options.into` (a buffer the caller reuses once the block is sent).
+ */
 export type MaybeBlockGetter = (
   cid: CID,
-  options: { signal?: AbortSignal },
+  options: { signal?: AbortSignal; into?: Uint8Array },
 ) => Promise<Uint8Array | undefined>;
 
 /** How much of the DAG under a root to walk (the gateway's `dag-scope`, resolved). */

@@ -10,13 +10,13 @@ import type { Logger } from "../log/index.ts";
 import type { SqliteDatabase } from "../meta/index.ts";
 import type { RegistryEvents } from "../registry/index.ts";
 import type { BlobReader } from "../storage/index.ts";
-import { ZeroCopyBlockstore } from "./blockstore.ts";
+import { BlockNotSharedError, ZeroCopyBlockstore } from "./blockstore.ts";
 import { FsBlobRangeReader } from "./fs-range-reader.ts";
 import { ImportQueue } from "./import-queue.ts";
 import { importBlob, sha256DigestOfRawCid } from "./importer.ts";
 import { createIpfsNode, type IpfsNode } from "./node.ts";
 import { SqliteCidIndex } from "./sqlite-cid-index.ts";
-import type { CidIndex } from "./types.ts";
+import type { CidIndex, ReadIntoOptions } from "./types.ts";
 
 export interface IpfsExtensionDeps {
   blobs: BlobReader & { blobPath(digest: string): string };
@@ -48,7 +48,7 @@ export interface IpfsExtension {
    * A local block for the public gateway, only when the blob it belongs to may be pulled by anyone
    * (`isPublic(repository)` for some repository holding it); otherwise undefined, as if absent.
    */
-  publicBlock(cid: CID, options?: { signal?: AbortSignal }): Promise<Uint8Array | undefined>;
+  publicBlock(cid: CID, options?: ReadIntoOptions): Promise<Uint8Array | undefined>;
   /** Whether some repository anyone may pull holds this blob or manifest. */
   isShared(digest: string): Promise<boolean>;
   /** Resolves when every import queued so far has finished (tests, benchmarks). */
@@ -147,9 +147,15 @@ export async function startIpfs(
     blockstore,
     cidOf: (digest) => queue.now(digest),
     async publicBlock(cid, options = {}) {
-      if (!(await blockstore.isLocal(cid, options)) || !(await shareable(cid))) return undefined;
+      // The blockstore's get refuses a block that is not shared (as not found).
+      if (!(await blockstore.isLocal(cid, options))) return undefined;
       const parts: Uint8Array[] = [];
-      for await (const part of blockstore.get(cid, options)) parts.push(part);
+      try {
+        for await (const part of blockstore.get(cid, options)) parts.push(part);
+      } catch (error) {
+        if (error instanceof BlockNotSharedError) return undefined;
+        throw error;
+      }
       return parts.length === 1 ? parts[0] : Buffer.concat(parts);
     },
     isShared,

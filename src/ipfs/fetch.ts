@@ -33,7 +33,7 @@ function lengthOf(block: BlockBytes): number {
 export interface FetchFileOptions {
   signal?: AbortSignal;
   /** Blocks requested ahead of the one being yielded (default 16: 16 MiB of 1 MiB leaves). */
-  window?: number;
+  window?: number | (() => number);
 }
 
 export class NotAFileError extends Error {
@@ -56,7 +56,9 @@ export async function* fetchFile(
   root: CID,
   options: FetchFileOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const window = Math.max(1, options.window ?? 16);
+  const configured = options.window ?? 16;
+  // A function lets the getter say how much to ask ahead as it goes (a stream needs little).
+  const window = () => Math.max(1, typeof configured === "function" ? configured() : configured);
   const controller = new AbortController();
   const signal = options.signal
     ? AbortSignal.any([options.signal, controller.signal])
@@ -94,7 +96,7 @@ async function* fileBytes(
   cid: CID,
   block: BlockBytes,
   getBlock: BlockGetter,
-  window: number,
+  window: () => number,
   signal: AbortSignal,
 ): AsyncGenerator<Uint8Array> {
   if (cid.code === raw.code) {
@@ -120,7 +122,7 @@ async function* fileBytes(
     inFlight.push(pending);
   };
   for (let i = 0; i < links.length; i++) {
-    while (next < links.length && inFlight.length < window) request();
+    while (next < links.length && inFlight.length < window()) request();
     const child = await (inFlight.shift() as Promise<BlockBytes>);
     const link = links[i] as dagPb.PBLink;
     let size = 0;

@@ -1,6 +1,24 @@
 /** Ranged reads of blobs on the local filesystem, for zero-copy block serving. */
-import { open, stat } from "node:fs/promises";
-import type { BlobRangeReader } from "./types.ts";
+import { close, open, read } from "node:fs";
+import { stat } from "node:fs/promises";
+import { promisify } from "node:util";
+import type { BlobRangeReader, ReadIntoOptions } from "./types.ts";
+
+const openFd = promisify(open);
+const closeFd = promisify(close);
+function readFd(
+  fd: number,
+  buffer: Buffer,
+  offset: number,
+  length: number,
+  position: number,
+): Promise<number> {
+  return new Promise((resolve, reject) =>
+    read(fd, buffer, offset, length, position, (error, bytesRead) =>
+      error ? reject(error) : resolve(bytesRead),
+    ),
+  );
+}
 
 export interface FsBlobRangeReaderDeps {
   /** Where a committed blob lives (FsBlobStore.blobPath); may throw for malformed digests. */
@@ -36,29 +54,34 @@ export class FsBlobRangeReader implements BlobRangeReader {
     digest: string,
     offset: number,
     length: number,
-    options: { signal?: AbortSignal } = {},
+    options: ReadIntoOptions = {},
   ): Promise<Uint8Array | undefined> {
     const path = this.#path(digest);
     if (!path) return undefined;
     options.signal?.throwIfAborted();
-    let handle: Awaited<ReturnType<typeof open>>;
+    // A numeric fd and callback reads: FileHandle's promise API costs noticeably more per leaf.
+    let fd: number;
     try {
-      handle = await open(path, "r");
+      fd = await openFd(path, "r");
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
     }
     try {
-      const buffer = Buffer.allocUnsafe(length);
+      const into = options.into;
+      const buffer =
+        into && into.length >= length
+          ? Buffer.from(into.buffer, into.byteOffset, length)
+          : Buffer.allocUnsafe(length);
       let filled = 0;
       while (filled < length) {
-        const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
+        const bytesRead = await readFd(fd, buffer, filled, length - filled, offset + filled);
         if (bytesRead === 0) throw new TruncatedBlobError(digest, offset, length);
         filled += bytesRead;
       }
       return buffer;
     } finally {
-      await handle.close();
+      await closeFd(fd);
     }
   }
 

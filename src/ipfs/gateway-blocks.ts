@@ -37,6 +37,8 @@ export interface GatewayBlocksDeps {
 export interface GatewaySession {
   /** A verified block, or undefined (then ask bitswap). */
   get(cid: CID, signal: AbortSignal): Promise<BlockBytes | undefined>;
+  /** Whether blocks are coming from a CAR stream (or may still: it is not open yet). */
+  streaming(): boolean;
   close(): void;
 }
 
@@ -51,6 +53,7 @@ export function gatewaySession(
 ): GatewaySession {
   let gateways: Promise<PeerGateway[]> | undefined;
   let feed: Promise<CarFeed | undefined> | undefined;
+  let opened: CarFeed | undefined | null = null;
   let next = 0;
   const log = deps.log.child({ category: "ipfs.gateway-fetch" });
   const list = () => {
@@ -59,7 +62,10 @@ export function gatewaySession(
   };
   return {
     async get(cid, blockSignal) {
-      feed ??= openFeed(deps, await list(), root, signal, log);
+      feed ??= openFeed(deps, await list(), root, signal, log).then((car) => {
+        opened = car;
+        return car;
+      });
       const fromFeed = await (await feed)?.get(cid);
       if (fromFeed) return fromFeed;
       const remaining = await list();
@@ -78,8 +84,9 @@ export function gatewaySession(
       }
       return undefined;
     },
+    streaming: () => opened === null || (opened !== undefined && !opened.ended),
     close() {
-      feed?.then((opened) => opened?.close()).catch(() => {});
+      feed?.then((car) => car?.close()).catch(() => {});
     },
   };
 }

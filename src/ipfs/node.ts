@@ -303,7 +303,7 @@ export async function createIpfsNode(options: IpfsNodeOptions): Promise<IpfsNode
           }
           return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
         };
-      const window = options.fetchWindow;
+      const window = options.fetchWindow ?? 16;
       return (async function* () {
         const done = new AbortController();
         const signal = fetchOptions.signal

@@ -52,15 +52,24 @@ export interface CidIndex {
   node(cid: CID): Promise<Uint8Array | undefined>;
 }
 
+/** A read that may land in a buffer the caller reuses (serving loops), sparing an allocation. */
+export interface ReadIntoOptions {
+  signal?: AbortSignal;
+  into?: Uint8Array;
+}
+
 /** Ranged reads of committed blobs, the one capability zero-copy serving needs from storage. */
 export interface BlobRangeReader {
   /** Size of a committed blob, or undefined when the store does not hold it. */
   size(digest: string): Promise<number | undefined>;
-  /** Exactly `length` bytes at `offset` of a blob (one read), or undefined when it is absent. */
+  /**
+   * Exactly `length` bytes at `offset` of a blob (one read), or undefined when it is absent;
+   * read into `into` (a view of it is returned) when it is large enough.
+   */
   read(
     digest: string,
     offset: number,
     length: number,
-    options?: { signal?: AbortSignal },
+    options?: ReadIntoOptions,
   ): Promise<Uint8Array | undefined>;
 }

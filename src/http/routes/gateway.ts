@@ -7,6 +7,7 @@ import type { Writable } from "node:stream";
 import type { MultibaseDecoder } from "multiformats/bases/interface";
 import { bases } from "multiformats/basics";
 import { CID } from "multiformats/cid";
+import { BufferPool } from "../../ipfs/buffer-pool.ts";
 import {
   carHeader,
   carSection,
@@ -20,6 +21,7 @@ import {
   walkDag,
 } from "../../ipfs/car.ts";
 import { MalformedDagError } from "../../ipfs/fetch.ts";
+import { chunkSize } from "../../ipfs/importer.ts";
 import { OciError } from "../../registry/index.ts";
 import { sendBody } from "../adapter/node.ts";
 import type { HttpApp, HttpContext } from "../types.ts";
@@ -101,13 +103,30 @@ async function serve(c: HttpContext, deps: GatewayDeps): Promise<Response> {
     out.once("close", onClose);
     try {
       await write(out, carHeader(cid), gone.signal);
-      const blocks = walkDag(root, deps.getBlock, {
+      // Leaves are read into a few reused buffers, each back in the pool once the socket took
+      // it; two blocks read ahead keep the socket busy, more would only hold memory longer.
+      const pool = new BufferPool(chunkSize, 4);
+      const pooled: MaybeBlockGetter = async (block, options) => {
+        const into = await pool.acquire();
+        let bytes: Uint8Array | undefined;
+        try {
+          bytes = await deps.getBlock(block, { ...options, into });
+        } finally {
+          if (!bytes || bytes.buffer !== into.buffer) pool.release(into);
+        }
+        return bytes;
+      };
+      const blocks = walkDag(root, pooled, {
         scope: walkScope,
         dups: format.dups,
         signal: gone.signal,
+        window: 2,
       });
       for await (const block of blocks) {
-        for (const part of carSection(block)) await write(out, part, gone.signal);
+        const [head, body] = carSection(block);
+        await write(out, head, gone.signal);
+        const owner = pool.owner(body);
+        await write(out, body, gone.signal, owner && (() => pool.release(owner)));
       }
     } finally {
       out.off("close", onClose);
@@ -259,8 +278,19 @@ function resolveScope(root: DagBlock, scope: Scope): WalkScope {
   }
 }
 
-/** Writes one chunk, waiting while the client is slower than the walk. */
-async function write(out: Writable, chunk: Uint8Array, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted();
-  if (!out.write(chunk)) await once(out, "drain", { signal });
+/**
+ * Writes one chunk, waiting while the client is slower than the walk; `sent` runs once the
+ * socket no longer needs the chunk's memory (written, or failed).
+ */
+async function write(
+  out: Writable,
+  chunk: Uint8Array,
+  signal: AbortSignal,
+  sent?: () => void,
+): Promise<void> {
+  if (signal.aborted) {
+    sent?.();
+    signal.throwIfAborted();
+  }
+  if (!out.write(chunk, sent && (() => sent()))) await once(out, "drain", { signal });
 }
