@@ -54,7 +54,6 @@ export class CidContent {
   readonly #deps: CidContentDeps;
   /** Descriptors seen in the manifests under each root, to find a blob's size and URLs. */
   readonly #descriptors = new Map<string, Map<string, Descriptor>>();
-  readonly #recent = new Map<string, { bytes: Uint8Array; until: number }>();
   /** The registry's source for blobs a repository lacks: peers, by the CID the index or they know. */
   readonly source: IpfsBlobSource;
 
@@ -234,17 +233,6 @@ export class CidContent {
   }
 
   async #fetchSmall(cid: CID, signal?: AbortSignal): Promise<Uint8Array> {
-    // @helia/bitswap 4 does not answer a second want of a block from the same peer for a while;
-    // small content fetched but not kept (it failed a check) is remembered briefly instead.
-    const recent = this.#recent.get(cid.toString());
-    if (recent && recent.until > Date.now()) return recent.bytes;
-    const bytes = await this.#fetchSmallFromPeers(cid, signal);
-    if (this.#recent.size >= 64) this.#recent.delete(this.#recent.keys().next().value as string);
-    this.#recent.set(cid.toString(), { bytes, until: Date.now() + 120_000 });
-    return bytes;
-  }
-
-  async #fetchSmallFromPeers(cid: CID, signal?: AbortSignal): Promise<Uint8Array> {
     const chunks: Uint8Array[] = [];
     let total = 0;
     try {

@@ -109,6 +109,19 @@ describe("IPFS node", () => {
     assert.equal(fetched, digest);
   });
 
+  it("sends a block again to a peer that wants it again (bitswap forgot it had sent it)", async () => {
+    // B does not keep raw leaves it fetches for a caller, so a second fetch wants them again;
+    // @helia/bitswap alone would drop that want and B would wait for its block timeout (3 s).
+    const digest = await a.blobs.write(200_000, "wanted-twice");
+    const cid = cidFromSha256Digest(digest);
+    for (let round = 0; round < 3; round++) {
+      const started = performance.now();
+      const [fetched] = await sha256Of(b.node.fetch(cid));
+      assert.equal(fetched, digest);
+      assert.ok(performance.now() - started < 2500, `round ${round} answered at once`);
+    }
+  });
+
   it("reads its own blobs without the network", async () => {
     const { digest, dag } = await importFile(b, 2 * MiB + 1, "own");
     const [fetched] = await sha256Of(b.node.fetch(dag.cid));

@@ -21,6 +21,7 @@ import type { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 import type { Logger } from "../log/index.ts";
 import { createGuardedFetcher } from "../net/index.ts";
+import { answerRepeatedWants } from "./bitswap-rewants.ts";
 import { type DigestResolver, lookupDigest, serveDigestLookups } from "./digest-lookup.ts";
 import { contiguous, fetchFile } from "./fetch.ts";
 import { type GatewaySession, gatewaySession } from "./gateway-blocks.ts";
@@ -145,6 +146,11 @@ export async function createIpfsNode(options: IpfsNodeOptions): Promise<IpfsNode
   } catch (error) {
     await datastore.close();
     throw error;
+  }
+  try {
+    answerRepeatedWants(helia as object);
+  } catch (err) {
+    log.warn({ err: String(err) }, "bitswap may not answer repeated wants");
   }
   const libp2p = helia.libp2p;
   const peerId = libp2p.peerId.toString();
