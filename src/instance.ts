@@ -155,6 +155,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
             !(await mirror.isMirroredRepository(repository)) && (await isPublic(repository)),
           mirror,
           cidOf: ipfs && (async (digest) => (await ipfs.index.rootOf(digest))?.toString()),
+          fetcher: outbound,
           log,
         },
         {

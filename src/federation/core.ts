@@ -3,6 +3,7 @@ import type { Context, Federation } from "@fedify/fedify";
 import type { Logger } from "../log/index.ts";
 import type { AccountStore, RepositoryMeta, SqliteDatabase } from "../meta/index.ts";
 import type { Mirror } from "../mirror/types.ts";
+import type { GuardedFetcher } from "../net/index.ts";
 import type { Registry } from "../registry/index.ts";
 import type { GraphStore } from "./graph-store.ts";
 import type { ActorKeys } from "./keys.ts";
@@ -20,6 +21,8 @@ export interface FederationDeps {
   mirror?: Mirror;
   /** The IPFS CID of a digest, when the IPFS extension is on and has one. */
   cidOf?(digest: string): Promise<string | undefined>;
+  /** The instance's guarded fetcher, for the few fetches that are not Fedify's own. */
+  fetcher?: GuardedFetcher;
   log: Logger;
 }
 

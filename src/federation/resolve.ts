@@ -130,13 +130,14 @@ async function plainHttpHandle(core: Core, handle: string) {
   if (!match) return null;
   const url = new URL(`http://${match[2]}/.well-known/webfinger`);
   url.searchParams.set("resource", `acct:${match[1]}@${match[2]}`);
-  const res = await fetch(url, {
+  // Through the instance's guarded fetcher: its size limit and timeout hold here too.
+  const fetcher = core.deps.fetcher;
+  if (!fetcher) return null;
+  const res = await fetcher.fetchDocument(url.href, {
     headers: { Accept: "application/jrd+json" },
-    redirect: "error",
-    signal: AbortSignal.timeout(10_000),
   });
-  if (!res.ok) return null;
-  const jrd = (await res.json()) as {
+  if (!res.ok || res.status !== 200) return null;
+  const jrd = JSON.parse(new TextDecoder().decode(res.bytes)) as {
     links?: Array<{ rel?: string; type?: string; href?: string }>;
   };
   const self = jrd.links?.find((l) => l.rel === "self" && l.type?.includes("activity+json"));
