@@ -122,7 +122,11 @@ export async function runCrash(options: CrashOptions): Promise<CrashReport> {
             counters,
           })
         : Promise.resolve();
-      await sleep(rng.int(options.minDelayMs ?? 100, options.maxDelayMs ?? 800));
+      // One cycle in ten runs longer, so garbage collections also finish now and then.
+      const long = rng.chance(0.1);
+      await sleep(
+        long ? rng.int(2000, 4000) : rng.int(options.minDelayMs ?? 100, options.maxDelayMs ?? 800),
+      );
       killed = true;
       await instance.kill();
       report.kills = kill;
