@@ -44,7 +44,11 @@ const yamuxStreamOptions = { maxStreamWindowSize: 8 << 20, maxReadBufferLength: 
 
 export class BlockUnavailableError extends Error {
   constructor(cid: CID, timeoutMs: number) {
-    super(`no peer sent a valid block ${cid} within ${timeoutMs} ms`);
+    super(
+      timeoutMs === 0
+        ? `no peer is connected to send block ${cid}`
+        : `no peer sent a valid block ${cid} within ${timeoutMs} ms`,
+    );
     this.name = "BlockUnavailableError";
   }
 }
@@ -298,6 +302,13 @@ export async function createIpfsNode(options: IpfsNodeOptions): Promise<IpfsNode
               if (!transient) await options.blockstore.put(block, contiguous(bytes), getOptions);
               return bytes;
             }
+          }
+          // With nobody to ask, waiting for the block timeout would only delay the answer.
+          if (
+            libp2p.getPeers().length === 0 &&
+            !(await options.blockstore.has(block, { signal }))
+          ) {
+            throw new BlockUnavailableError(block, 0);
           }
           const parts: Uint8Array[] = [];
           try {
