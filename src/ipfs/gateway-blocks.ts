@@ -1,16 +1,19 @@
 /**
- * Blocks from peers' trustless gateways (`GET /ipfs/<cid>?format=raw`): plain HTTP, several
- * requests at once, each block checked against its CID before use. Every fetch goes through the
- * guarded fetcher, so `config.outbound` applies; a configured peer is one the operator named, so
- * its gateway may be on a private or loopback address even when other peers' may not.
+ * Blocks from peers' trustless gateways: a file as one CAR stream (`GET /ipfs/<root>?format=car`),
+ * blocks it cannot give one by one (`?format=raw`), each block checked against its CID before use.
+ * Every fetch goes through the guarded fetcher, so `config.outbound` applies; a configured peer is
+ * one the operator named, so its gateway may be on a private or loopback address even when other
+ * peers' may not.
  */
+import type { Libp2p } from "@libp2p/interface";
+import type { Multiaddr } from "@multiformats/multiaddr";
 import type { CID } from "multiformats/cid";
 import type { Logger } from "../log/index.ts";
-import type { GuardedFetcher } from "../net/index.ts";
+import { createGuardedFetcher, type GuardedFetcher } from "../net/index.ts";
 import { blockMatches } from "./blockstore.ts";
 import { CarFeed } from "./car-feed.ts";
 import type { BlockBytes } from "./fetch.ts";
-import type { PeerGateway } from "./gateway-urls.ts";
+import { type PeerGateway, PeerGateways } from "./gateway-urls.ts";
 
 /** Larger than any block Flotilla makes (1 MiB leaves, dag-pb nodes of 1024 links). */
 const maxBlockBytes = 2 << 20;
@@ -27,6 +30,48 @@ export interface GatewayBlocksDeps {
   /** For every other peer: `config.outbound` as it is. */
   fetcher: GuardedFetcher;
   log: Logger;
+}
+
+/**
+ * Gateway fetching for a node: the peers' gateway URLs, and fetchers that follow `outbound`
+ * (configured peers, which the operator named, may be on private addresses).
+ */
+export function createGatewayBlocks(
+  libp2p: Pick<Libp2p, "getConnections">,
+  options: {
+    configured: Multiaddr[];
+    outbound: { allowPrivateAddresses: boolean; timeoutMs: number };
+    logger: Logger;
+  },
+): { session(root: CID, signal: AbortSignal): GatewaySession } {
+  const configuredIds = new Set(
+    options.configured.flatMap((address) => {
+      const id = address.getComponents().findLast((part) => part.name === "p2p")?.value;
+      return id ? [id] : [];
+    }),
+  );
+  const configuredPlain = options.configured.map(String);
+  const fetcherOptions = { maxDocumentBytes: maxBlockBytes, userAgent: "Flotilla IPFS" };
+  const peers = new PeerGateways(libp2p);
+  const deps: GatewayBlocksDeps = {
+    gateways: (signal) => peers.list(signal),
+    isConfigured: (peer) =>
+      configuredIds.has(peer) ||
+      libp2p
+        .getConnections()
+        .some(
+          (connection) =>
+            connection.remotePeer.toString() === peer &&
+            configuredPlain.some((plain) => connection.remoteAddr.toString().startsWith(plain)),
+        ),
+    fetcher: createGuardedFetcher({}, { ...options.outbound, ...fetcherOptions }),
+    configuredFetcher: createGuardedFetcher(
+      {},
+      { ...options.outbound, ...fetcherOptions, allowPrivateAddresses: true },
+    ),
+    log: options.logger,
+  };
+  return { session: (root, signal) => gatewaySession(deps, root, signal) };
 }
 
 /**

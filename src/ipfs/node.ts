@@ -20,12 +20,11 @@ import type { Blockstore } from "interface-blockstore";
 import type { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 import type { Logger } from "../log/index.ts";
-import { createGuardedFetcher } from "../net/index.ts";
 import { answerRepeatedWants } from "./bitswap-rewants.ts";
 import { type DigestResolver, lookupDigest, serveDigestLookups } from "./digest-lookup.ts";
 import { contiguous, fetchFile } from "./fetch.ts";
-import { type GatewaySession, gatewaySession } from "./gateway-blocks.ts";
-import { PeerGateways, serveGatewayUrl } from "./gateway-urls.ts";
+import { createGatewayBlocks, type GatewaySession } from "./gateway-blocks.ts";
+import { serveGatewayUrl } from "./gateway-urls.ts";
 
 /** Kubo's default bootstrap peers, dialled only when `publicNetwork` is on. */
 const publicBootstrappers = [
@@ -216,38 +215,13 @@ export async function createIpfsNode(options: IpfsNodeOptions): Promise<IpfsNode
 
   const blockTimeoutMs = options.blockTimeoutMs ?? 30_000;
   const local = helia.blockstore;
-  const configuredIds = new Set(
-    configured.flatMap((address) => {
-      const id = address.getComponents().findLast((part) => part.name === "p2p")?.value;
-      return id ? [id] : [];
-    }),
-  );
-  const configuredPlain = configured.map(String);
-  const isConfigured = (peer: string) =>
-    configuredIds.has(peer) ||
-    libp2p
-      .getConnections()
-      .some(
-        (connection) =>
-          connection.remotePeer.toString() === peer &&
-          configuredPlain.some((plain) => connection.remoteAddr.toString().startsWith(plain)),
-      );
-  const gateways = options.outbound && {
-    gateways: new PeerGateways(libp2p),
-    fetcher: createGuardedFetcher(
-      {},
-      { ...options.outbound, maxDocumentBytes: 2 << 20, userAgent: "Flotilla IPFS" },
-    ),
-    configuredFetcher: createGuardedFetcher(
-      {},
-      {
-        ...options.outbound,
-        allowPrivateAddresses: true,
-        maxDocumentBytes: 2 << 20,
-        userAgent: "Flotilla IPFS",
-      },
-    ),
-  };
+  const gateways =
+    options.outbound &&
+    createGatewayBlocks(libp2p, {
+      configured,
+      outbound: options.outbound,
+      logger: options.logger,
+    });
   return {
     peerId,
     multiaddrs: () => libp2p.getMultiaddrs().map(String),
@@ -265,19 +239,6 @@ export async function createIpfsNode(options: IpfsNodeOptions): Promise<IpfsNode
       await libp2p.dial(multiaddr(address), connectOptions);
     },
     fetch(cid, fetchOptions = {}) {
-      const session = (signal: AbortSignal) =>
-        gateways &&
-        gatewaySession(
-          {
-            gateways: (listSignal) => gateways.gateways.list(listSignal),
-            isConfigured,
-            fetcher: gateways.fetcher,
-            configuredFetcher: gateways.configuredFetcher,
-            log: options.logger,
-          },
-          cid,
-          signal,
-        );
       const getBlockWith =
         (fromGateways: GatewaySession | undefined) =>
         async (block: CID, blockOptions: { signal: AbortSignal }) => {
@@ -326,7 +287,7 @@ export async function createIpfsNode(options: IpfsNodeOptions): Promise<IpfsNode
         const signal = fetchOptions.signal
           ? AbortSignal.any([fetchOptions.signal, done.signal])
           : done.signal;
-        const fromGateways = session(signal);
+        const fromGateways = gateways?.session(cid, signal);
         try {
           yield* fetchFile(getBlockWith(fromGateways), cid, {
             signal: fetchOptions.signal,

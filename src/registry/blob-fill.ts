@@ -7,17 +7,16 @@
  */
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import { Readable, type Writable } from "node:stream";
+import { Readable } from "node:stream";
 import type { Logger } from "../log/index.ts";
 import type { MetaStore } from "../meta/index.ts";
 import type { BlobStore } from "../storage/index.ts";
 import type { BlobSource, BlobSourceRequest, BlobSourceStream } from "./blob-sources.ts";
+import { broadcast, startFlowing, Tap, type TapSet } from "./blob-taps.ts";
 import { newHash, parseDigest } from "./digest.ts";
 import { BlobUnknownError } from "./errors.ts";
 import type { RegistryEvents } from "./events.ts";
 
-/** A tap not attached to a response within this time is dropped, so it cannot stall a fetch. */
-const attachTimeoutMs = 10_000;
 /** A source that sent wrong bytes for a digest is skipped for that digest this long. */
 const badSourceMs = 10 * 60_000;
 /** Upload files a fetch writes; the prefix tells them from client uploads in logs. */
@@ -27,13 +26,6 @@ export class SourceBytesMismatchError extends Error {
   constructor(source: string, digest: string, reason: string) {
     super(`source ${source} sent wrong bytes for ${digest}: ${reason}`);
     this.name = "SourceBytesMismatchError";
-  }
-}
-
-export class TapDroppedError extends Error {
-  constructor() {
-    super("the response did not start reading the fetch in time");
-    this.name = "TapDroppedError";
   }
 }
 
@@ -53,43 +45,7 @@ export type Joined =
   | { kind: "head"; size: number | undefined }
   | { kind: "stored"; size: number };
 
-/** One response's share of a fetch. */
-export class Tap {
-  out: Writable | undefined;
-  #attached!: () => void;
-  readonly attached = new Promise<void>((resolve) => {
-    this.#attached = resolve;
-  });
-  readonly #finished = Promise.withResolvers<void>();
-  released = false;
-
-  constructor() {
-    // A tap whose response never attached still hears the outcome; nobody may be listening.
-    this.#finished.promise.catch(() => {});
-  }
-
-  /** Streams the fetch into `out`; resolves when all of it was written, verified. */
-  attach(out: Writable): Promise<void> {
-    if (this.released) return Promise.reject(new TapDroppedError());
-    this.out = out;
-    this.#attached();
-    return this.#finished.promise;
-  }
-
-  /** This response will not stream (HEAD, 304, a refused range). */
-  release(): void {
-    this.released = true;
-    this.#attached();
-    this.#finished.resolve();
-  }
-
-  finish(error?: unknown): void {
-    if (error) this.#finished.reject(error);
-    else this.#finished.resolve();
-  }
-}
-
-class Fill {
+class Fill implements TapSet {
   readonly repositories = new Set<string>();
   readonly taps = new Set<Tap>();
   /** Once bytes flow, a new request cannot get them from the start: it waits instead. */
@@ -282,64 +238,6 @@ export class BlobFills {
     sources.set(source, Date.now() + badSourceMs);
     this.#bad.set(digest, sources);
   }
-}
-
-/**
- * Waits until every tap is attached to its response (or dropped after a while), then marks the
- * fill as flowing in the same tick, so no request can join between the check and the first byte.
- */
-async function startFlowing(fill: Fill): Promise<void> {
-  const deadline = Date.now() + attachTimeoutMs;
-  for (;;) {
-    const pending = [...fill.taps].filter((tap) => !tap.out && !tap.released);
-    if (pending.length === 0 || Date.now() >= deadline) {
-      for (const tap of pending) {
-        fill.taps.delete(tap);
-        tap.release();
-      }
-      fill.flowing = true;
-      return;
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-    });
-    await Promise.race([Promise.all(pending.map((tap) => tap.attached)), timeout]);
-    clearTimeout(timer);
-  }
-}
-
-/** Writes a chunk to every attached response, waiting for slow ones; gone ones are dropped. */
-async function broadcast(fill: Fill, chunk: Uint8Array): Promise<void> {
-  const waits: Promise<void>[] = [];
-  for (const tap of fill.taps) {
-    const out = tap.out;
-    if (!out) {
-      // Joined after the bytes began: it could only send a blob with its start missing.
-      fill.taps.delete(tap);
-      tap.finish(new TapDroppedError());
-      continue;
-    }
-    if (out.destroyed || out.writableEnded) {
-      fill.taps.delete(tap);
-      tap.finish();
-      continue;
-    }
-    if (!out.write(chunk)) waits.push(drained(out));
-  }
-  await Promise.all(waits);
-}
-
-function drained(out: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      out.off("drain", done);
-      out.off("close", done);
-      resolve();
-    };
-    out.once("drain", done);
-    out.once("close", done);
-  });
 }
 
 function until<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
