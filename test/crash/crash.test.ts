@@ -30,7 +30,7 @@ describe("crash safety", { timeout: 600_000 }, () => {
 
   it("did real work between kills: pushes, chunked uploads, resumes, tag moves, deletes, GC", () => {
     const kinds = ["blobs", "chunked", "tagMoves", "deletes", "manifests", "resumed", "gcRuns"];
-    for (const kind of [...kinds, "killsDuringGc", "gc.links"]) {
+    for (const kind of [...kinds, "killsDuringGc", "gc.links", "uploadsExpired"]) {
       assert.ok((report.counters[kind] ?? 0) > 0, `${kind}: ${JSON.stringify(report.counters)}`);
     }
     assert.ok(report.uploadsChecked > 0, "some uploads were open at a kill and checked after it");

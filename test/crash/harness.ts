@@ -166,8 +166,8 @@ export async function runCrash(options: CrashOptions): Promise<CrashReport> {
         );
       }
     }
-    // Half the uploads still open are finished; the other half are left to expire.
-    const expiring = models.flatMap((m) => m.uploads.splice(0, Math.floor(m.uploads.length / 2)));
+    // Half the uploads still open (rounded up) are left to expire; the others are finished.
+    const expiring = models.flatMap((m) => m.uploads.splice(0, Math.ceil(m.uploads.length / 2)));
     if (problems.length === 0) await finalChecks(instance, models, problems, counters);
     if (problems.length === 0) {
       // Expired uploads are purged at start: restart with an expiry of a moment.
