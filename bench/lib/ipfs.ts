@@ -8,7 +8,8 @@
  * - Disk overhead of IPFS on `on`: bytes under `<dataDir>/ipfs` plus the pages of the `ipfs_*`
  *   tables and indexes in meta.db (SQLite `dbstat`, WAL included), relative to blob bytes.
  * - `peer` is peered with `on` (FLOTILLA_PEERS). A layer pushed to `on` is pulled by CID from
- *   `peer` (bitswap, verify, store, serve), against a plain HTTP GET of the same blob from `on`,
+ *   `peer` (a CAR stream from `on`'s gateway, blocks verified, streamed to the client while hashed
+ *   and stored), against a plain HTTP GET of the same blob from `on`,
  *   with the peak RSS of both sides during the peer pull.
  */
 import { lstat, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -455,7 +456,7 @@ export async function startIpfsBench(options: IpfsBenchOptions): Promise<IpfsBen
         });
 
         await allIdle();
-        log(`ipfs peer: curl GET ${options.peerBytes / MiB} MiB by CID (bitswap from on)`);
+        log(`ipfs peer: curl GET ${options.peerBytes / MiB} MiB by CID (from on's gateway)`);
         await step(peer, runIndex, "peerPull", async () => {
           const url = `${peer.instance.url}/v2/ipfs/${manifestCid}/blobs/${layer.digest}`;
           const resetOn = await resetPeak(on.pid);
@@ -653,7 +654,7 @@ export function renderIpfsTable(
   const note =
     "ratio: rates value/compared, times compared/value; > 1.0 favours the first. Cells: median (min-max) of runs.\n" +
     "on|off ratios: median over back-to-back on/off pairs (robust to load from other processes).\n" +
-    "on: IPFS enabled; off: FLOTILLA_IPFS_ENABLED=false; peer: FLOTILLA_PEERS=<on>, pulls by CID over bitswap.";
+    "on: IPFS enabled; off: FLOTILLA_IPFS_ENABLED=false; peer: FLOTILLA_PEERS=<on>, pulls by CID (CAR from on's gateway, bitswap as fallback).";
   const more = sizes.note ? `\n${sizes.note}` : "";
   return { text: `${pad(table)}\n${note}${more}\n\n${pad(extra)}`, rows: out };
 }
