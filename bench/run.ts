@@ -22,9 +22,9 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
+import { type FederationBenchResult, runFederationBench } from "./federation.ts";
 import { download, upload } from "./lib/http.ts";
 import { type IpfsBench, renderIpfsTable, startIpfsBench } from "./lib/ipfs.ts";
-import { type FederationBenchResult, runFederationBench } from "./federation.ts";
 import { type Layout, MiB, writeLayout, writeRandomFile } from "./lib/layout.ts";
 import { cpuSeconds, killAll, memory, resetPeak, run, sampleRss, waitIdle } from "./lib/proc.ts";
 import {

@@ -4,6 +4,7 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { AccessPolicy, AccountService } from "./accounts/index.ts";
 import type { Config } from "./config/index.ts";
+import type { FederationExtension } from "./federation/index.ts";
 import {
   clientAddressResolver,
   createApp,
@@ -11,7 +12,6 @@ import {
   type RunningServer,
   TokenSigner,
 } from "./http/index.ts";
-import type { FederationExtension } from "./federation/index.ts";
 import type { IpfsExtension } from "./ipfs/index.ts";
 import { createLifecycle } from "./lifecycle/index.ts";
 import type { Logger } from "./log/index.ts";
