@@ -7,6 +7,8 @@ import type { Writable } from "node:stream";
 
 /** A tap not attached to a response within this time is dropped, so it cannot stall a fetch. */
 const attachTimeoutMs = 10_000;
+/** Bytes a response may have queued before the fetch waits for it. */
+const maxQueuedBytes = 4 << 20;
 
 export class TapDroppedError extends Error {
   constructor() {
@@ -98,7 +100,10 @@ export async function broadcast(fill: TapSet, chunk: Uint8Array): Promise<void> 
       tap.finish();
       continue;
     }
-    if (!out.write(chunk)) waits.push(drained(out));
+    // Waiting for every write to drain (16 KiB by default) costs a turn per network chunk; a
+    // few MiB queued per response bound memory just as well.
+    out.write(chunk);
+    if (out.writableLength > maxQueuedBytes) waits.push(drained(out));
   }
   await Promise.all(waits);
 }
