@@ -192,6 +192,8 @@ export class CidContent {
   async #keep(root: CID, digest: string, bytes: Uint8Array): Promise<void> {
     if (!(await this.#deps.blobs.stat(digest))) await this.#deps.blobs.putBlob(digest, bytes);
     await this.#deps.meta.linkBlob(`ipfs/${root}`, digest, bytes.byteLength);
+    // Linked first, looked at second (as a push does): a GC sweep may have taken an old file.
+    if (!(await this.#deps.blobs.stat(digest))) await this.#deps.blobs.putBlob(digest, bytes);
     await this.#deps.ipfs.cidOf(digest);
   }
 
