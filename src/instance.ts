@@ -204,6 +204,9 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     },
     { clientAddress: clientAddressResolver(config.server.trustProxy), auth, limits: config.limits },
   );
+  // Before listening: files a killed GC run left aside go back (or away) before anyone asks for
+  // them; then the schedule starts (gc.intervalHours).
+  await lifecycle.start();
   const server = await listen(app, {
     port: config.port,
     host: config.server.host,
@@ -219,8 +222,6 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     if (removed) log.info({ category: "registry.uploads", removed }, "expired uploads removed");
   };
   await purge();
-  // Puts back or deletes files a killed GC left aside, then starts the schedule (gc.intervalHours).
-  await lifecycle.start();
   const purgeTimer = setInterval(
     () => purge().catch((err) => log.error({ err }, "upload purge failed")),
     3600_000,
