@@ -6,7 +6,7 @@
 import type { Lifecycle } from "../../lifecycle/index.ts";
 import { parseBytes } from "../../lifecycle/index.ts";
 import { NameInvalidError, OciError } from "../../registry/index.ts";
-import { remoteAddress } from "../adapter/node.ts";
+import { requireAdmin } from "../auth/admin.ts";
 import type { AuthDeps } from "../auth/index.ts";
 import type { HttpApp, HttpContext } from "../types.ts";
 
@@ -116,37 +116,4 @@ async function jsonBody(c: HttpContext): Promise<Record<string, unknown>> {
     // answered below
   }
   throw new OciError("UNSUPPORTED", "expected a JSON object", { status: 400 });
-}
-
-/**
- * An administrator by password or personal access token (Basic), or by a registry token (Bearer);
- * a personal access token must have the admin scope.
- */
-async function requireAdmin(c: HttpContext, auth: AuthDeps | undefined): Promise<void> {
-  if (!auth) return;
-  const header = c.req.header("authorization") ?? "";
-  const challenge = { "WWW-Authenticate": `Basic realm="${auth.challenge.service}"` };
-  let principal: { admin: boolean; scope?: string } | undefined;
-  const basic = /^Basic\s+([A-Za-z0-9+/=]{1,4096})$/i.exec(header);
-  const bearer = /^Bearer\s+(\S{1,8192})$/i.exec(header);
-  if (basic) {
-    const decoded = Buffer.from(basic[1] as string, "base64").toString("utf8");
-    const colon = decoded.indexOf(":");
-    if (colon > 0) {
-      const result = await auth.accounts.authenticate(
-        decoded.slice(0, colon),
-        decoded.slice(colon + 1),
-        remoteAddress(c) ?? "unknown",
-      );
-      if (result.ok) principal = result.principal;
-    }
-  } else if (bearer) {
-    const verified = await auth.signer.verify(bearer[1] as string);
-    if (verified.ok && verified.claims.sub)
-      principal = await auth.accounts.current(verified.claims.sub, verified.claims.tid);
-  }
-  if (!principal)
-    throw new OciError("UNAUTHORIZED", "authentication required", { headers: challenge });
-  if (!principal.admin || (principal.scope && principal.scope !== "admin"))
-    throw new OciError("DENIED", "administrators only");
 }

@@ -3,11 +3,12 @@
  * and the guard that answers DENIED to any write into a mirrored host namespace, with or without
  * access control (only the mirror writes there, through the registry's stores).
  */
+
 import { namespaceOf } from "../../accounts/index.ts";
 import { plainRegistryActor } from "../../mirror/names.ts";
 import type { Mirror } from "../../mirror/types.ts";
 import { OciError } from "../../registry/index.ts";
-import { remoteAddress } from "../adapter/node.ts";
+import { requireAdmin } from "../auth/admin.ts";
 import type { AuthDeps } from "../auth/index.ts";
 import type { HttpApp, HttpContext } from "../types.ts";
 
@@ -76,35 +77,4 @@ async function jsonBody(c: HttpContext): Promise<Record<string, unknown>> {
     // answered below
   }
   throw new OciError("UNSUPPORTED", "expected a JSON object", { status: 400 });
-}
-
-/** An administrator by password or personal access token (Basic), or by a registry token (Bearer). */
-async function requireAdmin(c: HttpContext, auth: AuthDeps | undefined): Promise<void> {
-  if (!auth) return;
-  const header = c.req.header("authorization") ?? "";
-  const challenge = { "WWW-Authenticate": `Basic realm="${auth.challenge.service}"` };
-  let principal: { admin: boolean; scope?: string } | undefined;
-  const basic = /^Basic\s+([A-Za-z0-9+/=]{1,4096})$/i.exec(header);
-  const bearer = /^Bearer\s+(\S{1,8192})$/i.exec(header);
-  if (basic) {
-    const decoded = Buffer.from(basic[1] as string, "base64").toString("utf8");
-    const colon = decoded.indexOf(":");
-    if (colon > 0) {
-      const address = remoteAddress(c) ?? "unknown";
-      const result = await auth.accounts.authenticate(
-        decoded.slice(0, colon),
-        decoded.slice(colon + 1),
-        address,
-      );
-      if (result.ok) principal = result.principal;
-    }
-  } else if (bearer) {
-    const verified = await auth.signer.verify(bearer[1] as string);
-    if (verified.ok && verified.claims.sub)
-      principal = await auth.accounts.current(verified.claims.sub, verified.claims.tid);
-  }
-  if (!principal)
-    throw new OciError("UNAUTHORIZED", "authentication required", { headers: challenge });
-  if (!principal.admin || (principal.scope && principal.scope !== "admin"))
-    throw new OciError("DENIED", "administrators only");
 }
