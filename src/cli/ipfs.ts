@@ -16,7 +16,7 @@ export function registerIpfsCommands(program: Command): void {
     .action(async (image: string, o: { json?: boolean }) => {
       const context = openContext(program.opts().config);
       try {
-        const { repository, reference } = splitImage(image);
+        const { repository, reference } = splitImage(image, new URL(context.config.publicUrl).host);
         const meta = new SqliteMetaStore({ database: context.database });
         const index = new SqliteCidIndex(context.database);
         const digest = isDigestReference(reference)
@@ -131,7 +131,14 @@ function registerUnpin(ipfs: Command, configFile: () => string | undefined): voi
     });
 }
 
-function splitImage(image: string): { repository: string; reference: string } {
+/** `[<this host>/]<repository>[:<tag>|@<digest>]`: the image reference people copy from pulls. */
+function splitImage(reference: string, ownHost: string): { repository: string; reference: string } {
+  const slash = reference.indexOf("/");
+  const first = slash > 0 ? reference.slice(0, slash) : "";
+  let image = reference;
+  if (first === ownHost) image = reference.slice(slash + 1);
+  else if (first.includes(":") || first === "localhost")
+    throw new UsageError(`${reference} names an image on ${first}; this instance is ${ownHost}`);
   const at = image.indexOf("@");
   if (at > 0) return { repository: checkName(image.slice(0, at)), reference: image.slice(at + 1) };
   const colon = image.lastIndexOf(":");

@@ -41,7 +41,8 @@ export function welcomeText(config: Config, facts: WelcomeFacts): string {
       "",
       "  Log in (pulling public repositories needs no login):",
       `    docker login ${host} -u ${who}`,
-      `    podman login${tlsFlag} ${host} -u ${who}      skopeo login${tlsFlag} ${host} -u ${who}`,
+      `    podman login${tlsFlag} ${host} -u ${who}`,
+      `    skopeo login${tlsFlag} ${host} -u ${who}`,
     );
   }
   lines.push(
@@ -51,7 +52,11 @@ export function welcomeText(config: Config, facts: WelcomeFacts): string {
     `    podman push${tlsFlag} localhost/app:1.0 ${image}`,
     `    docker tag app:1.0 ${image} && docker push ${image}`,
     "  Pull it:",
-    `    docker pull ${image}      podman pull${tlsFlag} ${image}`,
+    `    docker pull ${image}`,
+    `    podman pull${tlsFlag} ${image}`,
+    "",
+    `  Browse, search and manage tokens: open ${config.publicUrl} in a browser.`,
+    `  Follow from the fediverse: @${who}@${host}`,
   );
   if (insecure && !["localhost", "127.0.0.1", "[::1]"].includes(url.hostname)) {
     lines.push(

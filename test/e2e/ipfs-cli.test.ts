@@ -53,6 +53,13 @@ describe("flotilla ipfs", { skip: needs("skopeo"), timeout: 300_000 }, () => {
     assert.equal(row?.pull, `${a.host}/ipfs/${row?.cid}`);
     const byDigest = await cli(a, ["cid", `alice/app@${manifestDigest}`]);
     assert.match(byDigest.stdout, new RegExp(row?.cid ?? "-"));
+    // The reference people copy from a pull command works too; another registry's is refused.
+    const withHost = await cli(a, ["cid", `${a.host}/alice/app:v1`]);
+    assert.equal(withHost.code, 0, withHost.stderr);
+    assert.match(withHost.stdout, new RegExp(row?.cid ?? "-"));
+    const elsewhere = await cli(a, ["cid", "other.example:5000/alice/app:v1"]);
+    assert.equal(elsewhere.code, 1);
+    assert.match(elsewhere.stderr, /names an image on other\.example:5000; this instance is /);
     const missing = await cli(a, ["cid", "alice/nothing:v1"]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no image alice\/nothing:v1/);
