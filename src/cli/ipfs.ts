@@ -4,6 +4,7 @@ import { SqliteCidIndex } from "../ipfs/sqlite-cid-index.ts";
 import { SqliteMetaStore } from "../meta/index.ts";
 import { checkName, isDigestReference } from "../registry/index.ts";
 import { openContext, printRows, UsageError } from "./context.ts";
+import { progressBar } from "./progress.ts";
 
 export function registerIpfsCommands(program: Command): void {
   const json = new Option("--json", "print JSON for scripts");
@@ -65,49 +66,19 @@ export function registerIpfsCommands(program: Command): void {
   ipfs
     .command("pin <cid>")
     .description("fetch the image a CID names from peers and keep it here (as ipfs/<cid>)")
-    .action(async (cid: string) => {
+    .addOption(json)
+    .action(async (cid: string, o: { json?: boolean }) => {
       const context = openContext(program.opts().config);
       const base = context.config.publicUrl;
       context.close();
-      const repository = `ipfs/${cid}`;
-      checkName(repository);
-      const accept = [
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-        "application/vnd.docker.distribution.manifest.v2+json",
-      ].join(", ");
-      const seen = new Set<string>();
-      const pinManifest = async (reference: string): Promise<number> => {
-        const res = await fetch(`${base}/v2/${repository}/manifests/${reference}`, {
-          headers: { Accept: accept },
-        });
-        if (!res.ok)
-          throw new UsageError(
-            `cannot fetch ${repository}:${reference}: HTTP ${res.status} ${await res.text()}`,
-          );
-        const manifest = (await res.json()) as {
-          manifests?: Array<{ digest: string }>;
-          config?: { digest: string };
-          layers?: Array<{ digest: string }>;
-        };
-        let blobs = 0;
-        for (const child of manifest.manifests ?? []) blobs += await pinManifest(child.digest);
-        for (const blob of [manifest.config, ...(manifest.layers ?? [])]) {
-          if (!blob || seen.has(blob.digest)) continue;
-          seen.add(blob.digest);
-          const got = await fetch(`${base}/v2/${repository}/blobs/${blob.digest}`, {
-            method: "HEAD",
-          });
-          if (!got.ok) throw new UsageError(`cannot fetch blob ${blob.digest}: HTTP ${got.status}`);
-          blobs++;
-          process.stderr.write(`\rpinned ${blobs} blob(s)`);
-        }
-        return blobs;
-      };
-      const count = await pinManifest("latest");
-      process.stderr.write("\n");
-      process.stdout.write(`pinned ${cid}: ${count} blob(s) kept as ${repository}\n`);
+      const result = await pinImage(base, checkName(`ipfs/${cid}`));
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ cid, ...result }, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(
+        `pinned ${cid}: ${result.blobs} blob(s), ${result.bytes} bytes, kept as ${result.repository}\n`,
+      );
     });
 }
 
@@ -163,4 +134,62 @@ async function instanceJson(
     if (error instanceof UsageError) throw error;
     throw new UsageError(`cannot reach the instance at ${url}: is it running?`);
   }
+}
+
+interface Descriptor {
+  digest: string;
+  size: number;
+}
+
+/**
+ * Pulls every manifest and blob of `ipfs/<cid>` through the running instance, which fetches what
+ * it lacks from peers, verifies it and keeps it. Blobs are downloaded (not just HEADed) so the
+ * command ends only when every byte is stored and checked.
+ */
+async function pinImage(
+  base: string,
+  repository: string,
+): Promise<{ repository: string; manifests: number; blobs: number; bytes: number }> {
+  const accept = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+  ].join(", ");
+  const blobs = new Map<string, Descriptor>();
+  let manifests = 0;
+  const walk = async (reference: string): Promise<void> => {
+    const res = await fetch(`${base}/v2/${repository}/manifests/${reference}`, {
+      headers: { Accept: accept },
+    });
+    if (!res.ok)
+      throw new UsageError(
+        `cannot fetch ${repository}:${reference}: HTTP ${res.status} ${await res.text()}`,
+      );
+    manifests++;
+    const manifest = (await res.json()) as {
+      manifests?: Descriptor[];
+      config?: Descriptor;
+      layers?: Descriptor[];
+    };
+    for (const child of manifest.manifests ?? []) await walk(child.digest);
+    for (const blob of [manifest.config, ...(manifest.layers ?? [])])
+      if (blob) blobs.set(blob.digest, blob);
+  };
+  await walk("latest");
+  const total = [...blobs.values()].reduce((sum, b) => sum + b.size, 0);
+  const progress = progressBar("{phase} [{bar}] {value}/{total} bytes");
+  let done = 0;
+  for (const blob of blobs.values()) {
+    const res = await fetch(`${base}/v2/${repository}/blobs/${blob.digest}`);
+    if (!res.ok || !res.body)
+      throw new UsageError(`cannot fetch blob ${blob.digest}: HTTP ${res.status}`);
+    // A body cut short means the instance refused the bytes (wrong digest): fetch throws.
+    for await (const chunk of res.body) {
+      done += chunk.byteLength;
+      progress?.({ phase: "pinning", done, total });
+    }
+  }
+  progress?.({ phase: "pinning", done: total, total });
+  return { repository, manifests, blobs: blobs.size, bytes: done };
 }

@@ -10,9 +10,9 @@
  * token with the instance's key as an administrator: whoever can read the data directory owns the
  * registry anyway.
  */
+
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { SingleBar } from "cli-progress";
 import { type Command, Option } from "commander";
 import { TokenSigner } from "../http/auth/index.ts";
 import {
@@ -21,7 +21,6 @@ import {
   type GcReport,
   type Lifecycle,
   type LifecycleItem,
-  type Progress,
   parseBytes,
   type QuotaUsage,
   type RetentionReport,
@@ -31,6 +30,7 @@ import { SqliteMetaStore } from "../meta/index.ts";
 import { createRegistry } from "../registry/index.ts";
 import { FsBlobStore } from "../storage/index.ts";
 import { type CliContext, openContext, printRows, UsageError } from "./context.ts";
+import { progressBar } from "./progress.ts";
 
 type Offline = (lifecycle: Lifecycle, context: CliContext) => Promise<unknown>;
 
@@ -159,27 +159,6 @@ function printItems(items: LifecycleItem[], truncated: boolean): void {
     process.stdout.write(`  ${item.kind.padEnd(8)} ${where}${item.digest ?? ""}${size}\n`);
   }
   if (truncated) process.stdout.write("  … (more not listed)\n");
-}
-
-/** A progress bar on stderr when it is a terminal; nothing otherwise. */
-function progressBar(): ((p: Progress) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  const bar = new SingleBar({
-    stream: process.stderr,
-    format: "{phase} [{bar}] {value}/{total}",
-    clearOnComplete: true,
-    hideCursor: true,
-  });
-  let started = false;
-  return ({ phase, done, total }) => {
-    if (!started) {
-      bar.start(Math.max(total, 1), done, { phase });
-      started = true;
-    }
-    bar.setTotal(Math.max(total, done, 1));
-    bar.update(done, { phase });
-    if (total > 0 && done >= total) bar.stop();
-  };
 }
 
 /** Asks the running instance; without one, runs `offline` against the data directory. */

@@ -82,15 +82,21 @@ describe("flotilla ipfs", { skip: needs("skopeo"), timeout: 300_000 }, () => {
   it("pins an image by CID from a peer, then unpins it", async () => {
     const cid = JSON.parse((await cli(a, ["cid", "alice/app:v1", "--json"])).stdout)[0]
       .cid as string;
-    const pinned = await cli(b, ["pin", cid]);
+    const pinned = await cli(b, ["pin", cid, "--json"]);
     assert.equal(pinned.code, 0, pinned.stderr);
-    assert.match(pinned.stdout, new RegExp(`pinned ${cid}: 2 blob\\(s\\)`));
+    const result = JSON.parse(pinned.stdout) as { blobs: number; bytes: number; manifests: number };
+    assert.equal(result.manifests, 1);
+    assert.equal(result.blobs, 2);
+    // Every byte came through: the 1500 KiB layer and the config.
+    assert.ok(result.bytes > 1500 * 1024, String(result.bytes));
+    const again = await cli(b, ["pin", cid]);
+    assert.match(again.stdout, new RegExp(`pinned ${cid}: 2 blob\\(s\\), ${result.bytes} bytes`));
     const kept = await fetch(`${b.url}/v2/ipfs/${cid}/manifests/latest`, { method: "HEAD" });
     assert.equal(kept.status, 200);
     assert.equal(kept.headers.get("docker-content-digest"), manifestDigest);
     assert.equal((await cli(b, ["unpin", cid])).code, 0);
-    const again = await cli(b, ["unpin", cid]);
-    assert.equal(again.code, 1);
-    assert.match(again.stderr, /not pinned here/);
+    const unpinnedTwice = await cli(b, ["unpin", cid]);
+    assert.equal(unpinnedTwice.code, 1);
+    assert.match(unpinnedTwice.stderr, /not pinned here/);
   });
 });
