@@ -12,7 +12,7 @@ import type { SocialStore } from "./social-store.ts";
 export interface FederationDeps {
   database: SqliteDatabase;
   /** Registry events and manifests; absent in the CLI, which publishes nothing. */
-  registry?: Pick<Registry, "events" | "manifests">;
+  registry?: Pick<Registry, "events" | "manifests" | "blobs">;
   meta: RepositoryMeta;
   accounts: AccountStore;
   /** Whether anonymous callers may pull a repository; only those federate. */

@@ -116,3 +116,33 @@ test("an index's Note lists its platforms; a CID adds an ipfs:// link", async ()
   assert.match(names, /platforms/);
   assert.match(names, /bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy/);
 });
+
+test("an image's Note names its platform, read from its config", async () => {
+  const config = Buffer.from(JSON.stringify({ os: "linux", architecture: "riscv64" }));
+  const image = {
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: {
+      mediaType: "application/vnd.oci.image.config.v1+json",
+      digest: digest("7"),
+      size: config.byteLength,
+    },
+    layers: [],
+  };
+  const deps = h.core.deps as { registry?: unknown };
+  deps.registry = {
+    events: h.events,
+    manifests: { get: async () => ({ bytes: Buffer.from(JSON.stringify(image)) }) },
+    blobs: {
+      open: async () => ({
+        write: (out: NodeJS.WritableStream) =>
+          new Promise<void>((resolve, reject) =>
+            out.write(config, (error) => (error ? reject(error) : resolve())),
+          ),
+      }),
+    },
+  };
+  await publisher.published(push("alice/app", "single", digest("8")));
+  const [create] = outbox("repos/alice/app") as Array<{ object: { content: string } }>;
+  assert.match(String(create?.object.content), /for linux\/riscv64/);
+});

@@ -9,7 +9,11 @@ import { randomUUID } from "node:crypto";
 import { type ActorKeyPair, signObject } from "@fedify/fedify";
 import type { Recipient } from "@fedify/vocab";
 import { type Activity, Create, Delete, Note, Tombstone, Update } from "@fedify/vocab";
-import type { RegistryEventMap, RegistryEvents } from "../registry/index.ts";
+import {
+  manifestPlatforms,
+  type RegistryEventMap,
+  type RegistryEvents,
+} from "../registry/index.ts";
 import { namespaceIdentifier } from "./actors.ts";
 import type { Core } from "./core.ts";
 import { identifierOf, instant } from "./names.ts";
@@ -68,7 +72,7 @@ export class Publisher {
       digest,
       mediaType: event.mediaType,
       size: event.size,
-      platforms: await this.#platforms(repository, digest, event.mediaType),
+      platforms: await this.#platforms(repository, digest),
       cid: await core.deps.cidOf?.(digest).catch(() => undefined),
     };
     const note = buildNote(core.options.publicUrl, facts, {
@@ -164,22 +168,11 @@ export class Publisher {
     );
   }
 
-  async #platforms(repository: string, digest: string, mediaType: string): Promise<string[]> {
-    if (!/index|manifest\.list/.test(mediaType)) return [];
-    try {
-      const stored = await this.#core.deps.registry?.manifests.get(repository, digest);
-      if (!stored) return [];
-      const index = JSON.parse(Buffer.from(stored.bytes).toString("utf8")) as {
-        manifests?: Array<{ platform?: { os?: string; architecture?: string; variant?: string } }>;
-      };
-      const platforms = (index.manifests ?? [])
-        .map((m) => m.platform)
-        .filter((p) => p?.os && p.architecture && p.os !== "unknown")
-        .map((p) => [p?.os, p?.architecture, p?.variant].filter(Boolean).join("/"));
-      return [...new Set(platforms)];
-    } catch {
-      return [];
-    }
+  async #platforms(repository: string, digest: string): Promise<string[]> {
+    const registry = this.#core.deps.registry;
+    if (!registry) return [];
+    // A Note without platforms still says everything else: an unreadable config is no failure.
+    return manifestPlatforms(registry, repository, digest).catch(() => []);
   }
 
   #activityId(): URL {

@@ -8,5 +8,6 @@ export { type Descriptor, type ParsedManifest, parseManifest } from "./manifest-
 export { ManifestService, type StoredManifest } from "./manifests.ts";
 export * from "./media-types.ts";
 export { checkName, checkTag, isValidTag } from "./names.ts";
+export { manifestPlatforms, type PlatformFields, platformName } from "./platforms.ts";
 export { createRegistry, type Registry, type RegistryOptions } from "./registry.ts";
 export { type QuotaGate, UploadService, type UploadStatus, uploadHeaders } from "./uploads.ts";

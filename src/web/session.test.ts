@@ -5,7 +5,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { tempDir } from "../http/test-support.ts";
-import { platformName } from "./indexer.ts";
+import { platformName } from "../registry/index.ts";
 import { loadSessionKey, SessionSigner } from "./session.ts";
 
 describe("sessions", () => {
