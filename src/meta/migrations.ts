@@ -367,4 +367,14 @@ export const migrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 9,
+    name: "web: signed-out sessions",
+    sql: `
+      CREATE TABLE web_signed_out (
+        id TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -76,7 +76,8 @@ export class WebServices {
     const header = c.req.header("authorization");
     if (header) return this.#fromCredentials(c, header);
     const session = this.signer.read(getCookie(c, sessionCookie));
-    if (session) {
+    // The cookie is signed, not stored: a copy kept after signing out must not stay valid.
+    if (session && !this.store.isSignedOut(session.id)) {
       const principal = await this.deps.accounts.current(session.user, undefined);
       if (principal?.user) {
         return {

@@ -6,7 +6,7 @@ import { type WebFixture, webFixture } from "./test-fixture.ts";
 
 /** A browser: keeps cookies, follows nothing by itself. */
 class Browser {
-  readonly cookies = new Map<string, string>();
+  cookies = new Map<string, string>();
   readonly f: WebFixture;
   constructor(f: WebFixture) {
     this.f = f;
@@ -230,8 +230,15 @@ describe("web pages", () => {
       303,
     );
     assert.equal(f.social?.reportList[0]?.text, "spam");
+    const kept = new Map(bob.cookies);
     assert.equal((await bob.post("/logout", { _csrf: csrf })).status, 303);
     assert.match(await (await bob.request("/")).text(), /Sign in/);
+    // A copy of the session cookie taken before signing out no longer signs anyone in.
+    bob.cookies = kept;
+    assert.match(await (await bob.request("/")).text(), /Sign in/);
+    const other = new Browser(f);
+    await other.signIn("bob", "bob-password");
+    assert.doesNotMatch(await (await other.request("/")).text(), /Sign in/);
   });
 
   it("gives administrators their page and keeps others out", async () => {

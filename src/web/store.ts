@@ -236,6 +236,18 @@ export class WebStore {
     return row ? String(row.value) : undefined;
   }
 
+  /** Remembers a signed-out session until it would have expired anyway; forgets expired ones. */
+  signOut(id: string, expiresAt: number, now = Date.now()): void {
+    this.#db.sql("DELETE FROM web_signed_out WHERE expires_at <= ?").run(now);
+    this.#db
+      .sql("INSERT OR IGNORE INTO web_signed_out (id, expires_at) VALUES (?, ?)")
+      .run(id, expiresAt);
+  }
+
+  isSignedOut(id: string): boolean {
+    return this.#db.sql("SELECT 1 FROM web_signed_out WHERE id = ?").get(id) !== undefined;
+  }
+
   setSetting(key: string, value: string): void {
     this.#db
       .sql(

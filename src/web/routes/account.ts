@@ -86,6 +86,8 @@ export function registerAccountPages(app: Hono<any>, web: WebServices): void {
     "/logout",
     page(web, async (c, viewer) => {
       await form(c, web, viewer);
+      const session = web.signer.read(getCookie(c, sessionCookie));
+      if (session) web.store.signOut(session.id, session.expiresAt);
       deleteCookie(c, sessionCookie, { path: "/", secure: web.secure });
       return c.redirect("/", 303);
     }),
