@@ -52,6 +52,7 @@ export async function unfollow(core: Core, target: string): Promise<boolean> {
   const original = new Follow({ id: new URL(row.followId), actor, object: new URL(row.actorId) });
   core.graph.removeFollowing(row.actorId);
   if (row.kind === "repository") await core.deps.mirror?.untrack(row.actorId);
+  else await untrackThroughNamespace(core, row.actorId);
   if (!core.graph.isBlocked(new URL(row.actorId).host)) {
     await ctx.sendActivity(
       { identifier: instanceIdentifier },
@@ -87,5 +88,16 @@ async function followingRow(core: Core, target: string): Promise<FollowingRow | 
     return core.graph.following(resolved.actorId.href);
   } catch {
     return undefined;
+  }
+}
+
+/** Stops mirroring the repositories that came through a namespace follow (not those followed too). */
+async function untrackThroughNamespace(core: Core, namespaceActor: string): Promise<void> {
+  const mirror = core.deps.mirror;
+  if (!mirror) return;
+  for (const mirrored of await mirror.list()) {
+    if (core.graph.remoteRepository(mirrored.actorId)?.namespaceActor !== namespaceActor) continue;
+    if (core.graph.following(mirrored.actorId)?.kind === "repository") continue;
+    await mirror.untrack(mirrored.actorId);
   }
 }

@@ -240,8 +240,18 @@ test("following a namespace by handle (CLI) mirrors each repository as its Notes
   );
   assert.equal(known[0]?.namespace_actor, aliceActor);
 
+  const mirrored = async () =>
+    (
+      JSON.parse((await flotilla(b.dataDir, ["mirrors", "--json"], "", env)).stdout) as Array<{
+        actorId: string;
+      }>
+    ).map((m) => m.actorId);
+  await waitFor("B mirrors the repository", async () => (await mirrored()).includes(otherActor));
+
   const unfollowed = await flotilla(b.dataDir, ["unfollow", `@alice@${a.host}`], "", env);
   assert.equal(unfollowed.code, 0, unfollowed.stderr);
+  // What came through the namespace follow stops being mirrored with it.
+  assert.ok(!(await mirrored()).includes(otherActor));
   await waitFor(
     "A drops B from alice's followers",
     async () =>
