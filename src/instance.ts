@@ -91,7 +91,10 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     ? (repository: string) => auth.policy.isPublic(repository)
     : async () => true;
   // Loaded only when on: Helia and libp2p weigh about 60 MB of memory before doing anything.
-  const ipfsModule = config.ipfs.enabled ? await import("./ipfs/index.ts") : undefined;
+  // (lean-deps first: it keeps libp2p's unused defaults out of the heap, see there.)
+  const ipfsModule = config.ipfs.enabled
+    ? await import("./ipfs/lean-deps.ts").then(() => import("./ipfs/index.ts"))
+    : undefined;
   const ipfs = ipfsModule
     ? await ipfsModule.startIpfs(
         { blobs, database, events: registry.events, log, isPublic },
@@ -191,7 +194,18 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
         },
       )
     : undefined;
-  const lifecycle = createLifecycle({ database, meta, blobs, registry, dataDir, log }, config);
+  const lifecycle = createLifecycle(
+    {
+      database,
+      meta,
+      blobs,
+      registry,
+      dataDir,
+      log,
+      retentionExempt: (repository) => mirrorStore.hasNamespace(repository.split("/")[0] ?? ""),
+    },
+    config,
+  );
   const app = createApp(
     {
       registry,

@@ -27,6 +27,7 @@ import {
 } from "../lifecycle/index.ts";
 import { createLogger } from "../log/index.ts";
 import { SqliteMetaStore } from "../meta/index.ts";
+import { SqliteMirrorStore } from "../mirror/index.ts";
 import { createRegistry } from "../registry/index.ts";
 import { FsBlobStore } from "../storage/index.ts";
 import { type CliContext, openContext, printRows, UsageError } from "./context.ts";
@@ -237,8 +238,17 @@ async function openLocal(context: CliContext): Promise<Lifecycle> {
     { blobs, meta, log },
     { maxManifestBytes: config.registry.maxManifestBytes, manifestCacheBytes: 0 },
   );
+  const mirrors = new SqliteMirrorStore(context.database);
   return createLifecycle(
-    { database: context.database, meta, blobs, registry, dataDir, log },
+    {
+      database: context.database,
+      meta,
+      blobs,
+      registry,
+      dataDir,
+      log,
+      retentionExempt: (repository) => mirrors.hasNamespace(repository.split("/")[0] ?? ""),
+    },
     config,
   );
 }

@@ -16,6 +16,8 @@ export interface CreateLifecycleDeps {
   /** The data directory; files a sweep moves aside wait in `gc-aside/` there. */
   dataDir: string;
   log: Logger;
+  /** Repositories retention leaves alone: mirrors follow their origin's tags. */
+  retentionExempt?: (repository: string) => boolean;
 }
 
 export function createLifecycle(
@@ -33,6 +35,7 @@ export function createLifecycle(
         join(deps.dataDir, "uploads"),
       ),
       log: deps.log,
+      retentionExempt: deps.retentionExempt,
     },
     {
       gc: { ...config.gc, uploadExpiryHours: config.registry.uploadExpiryHours },

@@ -24,6 +24,8 @@ export interface LifecycleDeps {
   files: BlobFiles;
   log: Logger;
   now?: () => number;
+  /** Repositories retention leaves alone (mirrors). */
+  retentionExempt?: (repository: string) => boolean;
 }
 
 export interface LifecycleOptions {
@@ -71,6 +73,7 @@ export class Lifecycle {
         forgetManifest,
         log: deps.log.child({ category: "registry.retention" }),
         now: deps.now,
+        exempt: deps.retentionExempt,
       },
       options.retention,
     );

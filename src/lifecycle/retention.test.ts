@@ -121,4 +121,22 @@ describe("sizes", () => {
     assert.equal(formatBytes(10.2 * 1024 ** 3), "10.2 GiB");
     assert.equal(formatBytes(10 * 1024 ** 3), "10 GiB");
   });
+
+  it("leaves exempt repositories (mirrors) alone", async () => {
+    const t = await lifecycleFixture({
+      retention: [{ match: "**", keepLast: 1 }],
+      retentionExempt: (repository) => repository.startsWith("origin.example_5000/"),
+    });
+    for (const tag of ["a", "b", "c"]) {
+      await pushImage(t.app, "alice/app", { tag, layerContent: `local-${tag}` });
+      await pushImage(t.app, "origin.example_5000/alice/app", { tag, layerContent: `m-${tag}` });
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const run = await t.lifecycle.applyRetention();
+    const touched = new Set(run.items.map((i) => i.repository));
+    assert.deepEqual([...touched], ["alice/app"]);
+    assert.equal(run.tags, 2);
+    for (const tag of ["a", "b", "c"])
+      assert.ok(await t.meta.resolveTag("origin.example_5000/alice/app", tag), tag);
+  });
 });

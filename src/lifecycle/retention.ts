@@ -24,6 +24,8 @@ export interface RetentionDeps {
   log: Logger;
   /** The clock (tests move it forward instead of waiting out the grace window). */
   now?: () => number;
+  /** Repositories no policy touches: mirrors, whose tags are their origin's to move. */
+  exempt?: (repository: string) => boolean;
 }
 
 /** `*` matches within one path segment, `**` across segments; everything else literally. */
@@ -96,7 +98,9 @@ export class RetentionService {
     if (this.#policies.length === 0) return { ...report, finishedAt: Date.now() };
     const { store, events } = this.#deps;
     const repositories = await store.allRepositories();
+    const exempt = this.#deps.exempt ?? (() => false);
     const matched = repositories.flatMap((repository) => {
+      if (exempt(repository)) return [];
       const policy = policyFor(this.#policies, repository);
       return policy ? [{ repository, policy }] : [];
     });

@@ -32,6 +32,7 @@ export interface FixtureOptions {
   retention?: RetentionPolicy[];
   /** Wraps the file side, to interleave work with a sweep. */
   wrapFiles?: (files: BlobFiles) => BlobFiles;
+  retentionExempt?: (repository: string) => boolean;
 }
 
 export async function lifecycleFixture(options: FixtureOptions = {}): Promise<LifecycleFixture> {
@@ -54,6 +55,7 @@ export async function lifecycleFixture(options: FixtureOptions = {}): Promise<Li
       files: options.wrapFiles ? options.wrapFiles(files) : files,
       log,
       now: () => Date.now() + offset,
+      retentionExempt: options.retentionExempt,
     },
     {
       gc: {
