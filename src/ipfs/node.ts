@@ -5,10 +5,8 @@
  */
 import { withBitswap } from "@helia/bitswap";
 import { withLibp2pLight } from "@helia/libp2p";
-import { bootstrap } from "@libp2p/bootstrap";
 import { identify } from "@libp2p/identify";
 import type { PeerId } from "@libp2p/interface";
-import { kadDHT, removePrivateAddressesMapper } from "@libp2p/kad-dht";
 import { noise } from "@libp2p/noise";
 import { ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
@@ -123,21 +121,28 @@ export async function createIpfsNode(options: IpfsNodeOptions): Promise<IpfsNode
   const datastore = new FsDatastore(options.datastoreDir);
   await datastore.open();
   const publicNetwork = options.publicNetwork ?? false;
+  // Loaded only for the public network: the DHT alone is about 8 MB of heap that every
+  // mark-compact would walk again (a push of 512 MiB sets off a few dozen of them).
+  const publicModules = publicNetwork
+    ? await Promise.all([import("@libp2p/bootstrap"), import("@libp2p/kad-dht")])
+    : undefined;
   const helia = withBitswap(
     withLibp2pLight(createHeliaLight({ blockstore: options.blockstore, datastore }), {
       addresses: { listen: options.listen?.length ? options.listen : ["/ip4/0.0.0.0/tcp/0"] },
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux({ streamOptions: yamuxStreamOptions })],
-      peerDiscovery: publicNetwork ? [bootstrap({ list: publicBootstrappers })] : [],
+      peerDiscovery: publicModules
+        ? [publicModules[0].bootstrap({ list: publicBootstrappers })]
+        : [],
       services: {
         identify: identify(),
         ping: ping(),
-        ...(publicNetwork
+        ...(publicModules
           ? {
-              dht: kadDHT({
+              dht: publicModules[1].kadDHT({
                 protocol: "/ipfs/kad/1.0.0",
-                peerInfoMapper: removePrivateAddressesMapper,
+                peerInfoMapper: publicModules[1].removePrivateAddressesMapper,
               }),
             }
           : {}),
