@@ -8,6 +8,7 @@ import { parseBytes } from "../../lifecycle/index.ts";
 import { NameInvalidError, OciError } from "../../registry/index.ts";
 import { requireAdmin } from "../auth/admin.ts";
 import type { AuthDeps } from "../auth/index.ts";
+import { jsonObjectBody } from "../json-body.ts";
 import type { HttpApp, HttpContext } from "../types.ts";
 
 export interface AdminStorageDeps {
@@ -16,7 +17,6 @@ export interface AdminStorageDeps {
   auth?: AuthDeps;
 }
 
-const maxBodyBytes = 16 * 1024;
 /** User and organization names, and mirrored hosts written with `_` for `:`. */
 const namespaceName = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
@@ -65,7 +65,7 @@ export function registerAdminStorageRoutes(app: HttpApp, deps: AdminStorageDeps)
   app.put("/api/v1/admin/quotas/:namespace", async (c) => {
     await requireAdmin(c, deps.auth);
     const name = namespace(c);
-    const body = await jsonBody(c);
+    const body = await jsonObjectBody(c);
     const raw = body.bytes;
     const bytes =
       typeof raw === "number" ? raw : typeof raw === "string" ? parseBytes(raw) : undefined;
@@ -103,17 +103,4 @@ function flag(c: HttpContext, name: string): boolean {
 
 function trigger(c: HttpContext): string {
   return c.req.query("trigger") === "cli" ? "cli" : "api";
-}
-
-async function jsonBody(c: HttpContext): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  if (text.length > maxBodyBytes)
-    throw new OciError("SIZE_INVALID", "body too large", { status: 413 });
-  try {
-    const value = JSON.parse(text);
-    if (value && typeof value === "object" && !Array.isArray(value)) return value;
-  } catch {
-    // answered below
-  }
-  throw new OciError("UNSUPPORTED", "expected a JSON object", { status: 400 });
 }

@@ -8,15 +8,14 @@ import { SocialError, type SocialService } from "../../federation/types.ts";
 import { OciError } from "../../registry/index.ts";
 import { requireAdmin } from "../auth/admin.ts";
 import type { AuthDeps } from "../auth/index.ts";
-import type { HttpApp, HttpContext } from "../types.ts";
+import { jsonObjectBody } from "../json-body.ts";
+import type { HttpApp } from "../types.ts";
 
 export interface FederationApiDeps {
   social: SocialService;
   /** Access control; without it (auth disabled) anyone who reaches the port is an administrator. */
   auth?: AuthDeps;
 }
-
-const maxBodyBytes = 16 * 1024;
 
 export function registerFederationApiRoutes(app: HttpApp, deps: FederationApiDeps): void {
   const { social } = deps;
@@ -29,7 +28,7 @@ export function registerFederationApiRoutes(app: HttpApp, deps: FederationApiDep
   /** `{ "target": "@alice@host" | "<repository actor URL>" }`: the instance sends Follow. */
   app.post("/api/v1/admin/follows", async (c) => {
     await requireAdmin(c, deps.auth);
-    const target = stringField(await jsonBody(c), "target");
+    const target = stringField(await jsonObjectBody(c), "target");
     return c.json({ follow: await mapped(() => social.follow(target)) }, 201);
   });
 
@@ -65,17 +64,4 @@ function stringField(body: Record<string, unknown>, name: string): string {
       status: 400,
     });
   return value.trim();
-}
-
-async function jsonBody(c: HttpContext): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  if (text.length > maxBodyBytes)
-    throw new OciError("SIZE_INVALID", "body too large", { status: 413 });
-  try {
-    const value = JSON.parse(text);
-    if (value && typeof value === "object" && !Array.isArray(value)) return value;
-  } catch {
-    // answered below
-  }
-  throw new OciError("UNSUPPORTED", "expected a JSON object", { status: 400 });
 }

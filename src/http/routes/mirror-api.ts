@@ -10,7 +10,8 @@ import type { Mirror } from "../../mirror/types.ts";
 import { OciError } from "../../registry/index.ts";
 import { requireAdmin } from "../auth/admin.ts";
 import type { AuthDeps } from "../auth/index.ts";
-import type { HttpApp, HttpContext } from "../types.ts";
+import { jsonObjectBody } from "../json-body.ts";
+import type { HttpApp } from "../types.ts";
 
 export interface MirrorRouteDeps {
   mirror: Mirror;
@@ -19,7 +20,6 @@ export interface MirrorRouteDeps {
 }
 
 const writes = new Set(["PUT", "POST", "PATCH", "DELETE"]);
-const maxBodyBytes = 16 * 1024;
 
 export function registerMirrorRoutes(app: HttpApp, deps: MirrorRouteDeps): void {
   app.use("/v2/*", async (c, next) => {
@@ -42,7 +42,7 @@ export function registerMirrorRoutes(app: HttpApp, deps: MirrorRouteDeps): void 
   /** Track a repository of a plain registry or another instance: `{registryUrl, name, actorId?}`. */
   app.post("/api/v1/admin/mirrors", async (c) => {
     await requireAdmin(c, deps.auth);
-    const body = await jsonBody(c);
+    const body = await jsonObjectBody(c);
     const registryUrl = typeof body.registryUrl === "string" ? body.registryUrl : undefined;
     const name = typeof body.name === "string" ? body.name : undefined;
     if (!registryUrl || !name)
@@ -64,17 +64,4 @@ export function registerMirrorRoutes(app: HttpApp, deps: MirrorRouteDeps): void 
     await deps.mirror.untrack(actorId);
     return c.body(null, 204);
   });
-}
-
-async function jsonBody(c: HttpContext): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  if (text.length > maxBodyBytes)
-    throw new OciError("SIZE_INVALID", "body too large", { status: 413 });
-  try {
-    const value = JSON.parse(text);
-    if (value && typeof value === "object" && !Array.isArray(value)) return value;
-  } catch {
-    // answered below
-  }
-  throw new OciError("UNSUPPORTED", "expected a JSON object", { status: 400 });
 }
