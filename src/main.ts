@@ -13,6 +13,7 @@ import { welcomeText } from "./cli/welcome.ts";
 import { ConfigError, configKeys, loadConfig } from "./config/index.ts";
 import { startInstance } from "./instance.ts";
 import { createLogger } from "./log/index.ts";
+import { tuneHeap } from "./runtime/heap.ts";
 import { OciError } from "./registry/index.ts";
 
 const program = new Command()
@@ -25,6 +26,7 @@ program
   .command("serve")
   .description("start the registry")
   .action(async () => {
+    tuneHeap();
     const config = loadConfig(program.opts().config);
     const log = createLogger(config.log);
     const instance = await startInstance(config, log);
