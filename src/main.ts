@@ -13,8 +13,8 @@ import { welcomeText } from "./cli/welcome.ts";
 import { ConfigError, configKeys, loadConfig } from "./config/index.ts";
 import { startInstance } from "./instance.ts";
 import { createLogger } from "./log/index.ts";
-import { tuneHeap } from "./runtime/heap.ts";
 import { OciError } from "./registry/index.ts";
+import { tuneHeap } from "./runtime/heap.ts";
 
 const program = new Command()
   .name("flotilla")
