@@ -30,6 +30,8 @@ export interface InstanceOptions {
   env?: Record<string, string>;
   keepData?: boolean;
   args?: string[];
+  /** Extra flags for node itself (profiling: `--cpu-prof`), before the script. */
+  nodeArgs?: string[];
   /**
    * Token authentication with an administrator (`admin` / `admin-secret-1`). Off by default: tests
    * about clients and the OCI API run against an open registry (`auth.enabled: false`).
@@ -63,7 +65,12 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
   const child = spawn(
     process.execPath,
     // The same V8 flag `npm start` uses (package.json), so tests and benchmarks see what operators run.
-    ["--max-semi-space-size=2", join(root, "src/main.ts"), ...(options.args ?? ["serve"])],
+    [
+      "--max-semi-space-size=2",
+      ...(options.nodeArgs ?? []),
+      join(root, "src/main.ts"),
+      ...(options.args ?? ["serve"]),
+    ],
     {
       cwd: root,
       env: {
