@@ -12,10 +12,15 @@ import { chunkSize, cidFromSha256Digest } from "./importer.ts";
 import type { IpfsNode } from "./node.ts";
 import type { CidIndex } from "./types.ts";
 
+/** A blob's leaves, in file order, as a fetch took them (each checked against its CID). */
+export type FetchedLeaves = { cid: CID; length: number }[];
+
 export interface IpfsBlobSourceDeps {
   node: Pick<IpfsNode, "fetch" | "lookupDigest">;
   index: Pick<CidIndex, "rootOf">;
   log: Logger;
+  /** Told of every fetch that ran to its end and matched the blob's digest. */
+  fetched?: (digest: string, root: CID, leaves: FetchedLeaves) => void;
 }
 
 /** Finds the CID to fetch a request by; the default asks the index, then the peers. */
@@ -50,7 +55,11 @@ export class IpfsBlobSource implements BlobSource {
   ): Promise<BlobSourceStream | undefined> {
     const cid = await this.#resolve(request, options.signal);
     if (!cid) return undefined;
-    const chunks = this.#deps.node.fetch(cid, { signal: options.signal });
+    const leaves: FetchedLeaves = [];
+    const chunks = this.#deps.node.fetch(cid, {
+      signal: options.signal,
+      onLeaf: (leaf, length) => leaves.push({ cid: leaf, length }),
+    });
     // The first bytes say whether any peer has the content: without them this source lacks it.
     let first: IteratorResult<Uint8Array>;
     try {
@@ -63,18 +72,29 @@ export class IpfsBlobSource implements BlobSource {
       return undefined;
     }
     this.#deps.log.info({ digest: request.digest, cid: cid.toString() }, "fetching from peers");
-    return { stream: prepend(first, chunks), size: request.size };
+    let complete = false;
+    return {
+      stream: prepend(first, chunks, () => {
+        complete = true;
+      }),
+      size: request.size,
+      matched: () => {
+        if (complete) this.#deps.fetched?.(request.digest, cid, leaves);
+      },
+    };
   }
 }
 
 async function* prepend(
   first: IteratorResult<Uint8Array>,
   rest: AsyncGenerator<Uint8Array>,
+  ended: () => void,
 ): AsyncGenerator<Uint8Array> {
   try {
     if (first.done) return;
     yield first.value;
     yield* rest;
+    ended();
   } finally {
     await rest.return(undefined);
   }

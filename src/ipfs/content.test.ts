@@ -29,6 +29,7 @@ import {
   SourceBytesMismatchError,
 } from "../registry/index.ts";
 import { FsBlobStore } from "../storage/index.ts";
+import { walkDag } from "./car.ts";
 import { CidContent } from "./content.ts";
 import { type IpfsExtension, startIpfs } from "./extension.ts";
 import { cidFromSha256Digest } from "./importer.ts";
@@ -359,11 +360,64 @@ describe("CidContent: pull by CID from a peer", { timeout: 120_000 }, () => {
     await assertAbsent(b, layer.digest, "the layer");
     await assertAbsent(b, decoy, "the decoy");
     await rejectsWith(b.registry.blobs.stat(repository, layer.digest), "BLOB_UNKNOWN");
+    await b.ipfs.idle();
+    assert.equal(await b.ipfs.index.rootOf(layer.digest), undefined, "the decoy's DAG is not kept");
 
     // The honest answer (A's, over the network) leads to the right bytes.
     const honest = b.content();
     assert.equal((await download(b, honest, root, layer.digest)).size, layer.size);
     assert.ok((await readAll(b, layer.digest)).equals(layer.data));
+    await b.ipfs.idle();
+    assert.equal(
+      String(await b.ipfs.index.rootOf(layer.digest)),
+      String(await cidOn(a, layer.digest)),
+    );
+  });
+
+  it("records the DAG it fetched and checked as the blob's import, without reading the blob again", async () => {
+    const image = buildImage({ seed: "fetched-dag", layers: [5 * MiB + 777] });
+    await pushImage(a, "alice/fetched", "v1", image);
+    const root = await cidOn(a, image.manifest.digest);
+    const layer = image.layers[0] as Blob;
+    const layerCid = await cidOn(a, layer.digest);
+    const opened: string[] = [];
+    const open = b.blobs.open.bind(b.blobs);
+    b.blobs.open = (digest, ...rest) => {
+      opened.push(digest);
+      return open(digest, ...rest);
+    };
+    try {
+      const content = b.content();
+      await content.manifest(root, "latest");
+      assert.equal((await download(b, content, root, layer.digest)).size, layer.size);
+      await b.ipfs.idle();
+      assert.equal(String(await b.ipfs.index.rootOf(layer.digest)), String(layerCid));
+      assert.deepEqual(
+        opened.filter((digest) => digest === layer.digest),
+        [],
+        "not read again",
+      );
+    } finally {
+      b.blobs.open = open;
+    }
+    // What B recorded serves: every leaf is read from B's copy at the recorded offset and checked
+    // against its CID on the way out (the blockstore hashes what it reads).
+    const leaves: CID[] = [];
+    for await (const block of walkDag(
+      { cid: layerCid, bytes: (await b.ipfs.publicBlock(layerCid)) as Uint8Array },
+      async (cid) => b.ipfs.publicBlock(cid),
+    )) {
+      if (block.cid.code === raw.code) leaves.push(block.cid);
+      assert.ok(block.bytes.length > 0);
+    }
+    assert.equal(leaves.length, 6);
+    for (const [i, cid] of leaves.entries()) {
+      assert.deepEqual(await b.ipfs.index.leaf(cid), {
+        digest: layer.digest,
+        offset: i * MiB,
+        length: i < 5 ? MiB : layer.size - 5 * MiB,
+      });
+    }
   });
 
   it("rejects a blob whose `ipfs://` URL names other content, storing nothing", async () => {

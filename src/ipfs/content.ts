@@ -23,7 +23,7 @@ import {
   parseDigest,
 } from "../registry/index.ts";
 import type { BlobStore } from "../storage/index.ts";
-import { IpfsBlobSource } from "./blob-source.ts";
+import { IpfsBlobSource, type IpfsBlobSourceDeps } from "./blob-source.ts";
 import type { IpfsExtension } from "./extension.ts";
 import { chunkSize, cidFromSha256Digest, sha256DigestOfRawCid } from "./importer.ts";
 
@@ -59,11 +59,17 @@ export class CidContent {
 
   constructor(deps: CidContentDeps) {
     this.#deps = deps;
-    this.source = new IpfsBlobSource({
-      node: deps.ipfs.node,
-      index: deps.ipfs.index,
-      log: deps.log,
-    });
+    this.source = new IpfsBlobSource(this.#sourceDeps());
+  }
+
+  #sourceDeps(): IpfsBlobSourceDeps {
+    const { ipfs, log } = this.#deps;
+    return {
+      node: ipfs.node,
+      index: ipfs.index,
+      log,
+      fetched: (digest, root, leaves) => ipfs.fetched(digest, root, leaves),
+    };
   }
 
   /** The root CID of `ipfs/<cid>`, or an error a client understands. */
@@ -109,8 +115,7 @@ export class CidContent {
       if (holder && holder !== repository) await registryBlobs.mount(repository, digest, holder);
       if (holder) return registryBlobs.open(repository, digest, options);
     }
-    const { node, index } = this.#deps.ipfs;
-    const source = new IpfsBlobSource({ node, index, log: this.#deps.log }, (_request, signal) =>
+    const source = new IpfsBlobSource(this.#sourceDeps(), (_request, signal) =>
       this.#cidFor(descriptor, signal),
     );
     return registryBlobs.openFrom({ repository, digest, size: descriptor.size }, [source], options);

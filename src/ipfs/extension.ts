@@ -10,13 +10,17 @@ import type { Logger } from "../log/index.ts";
 import type { SqliteDatabase } from "../meta/index.ts";
 import type { RegistryEvents } from "../registry/index.ts";
 import type { BlobReader } from "../storage/index.ts";
+import type { FetchedLeaves } from "./blob-source.ts";
 import { BlockNotSharedError, ZeroCopyBlockstore } from "./blockstore.ts";
 import { FsBlobRangeReader } from "./fs-range-reader.ts";
 import { ImportQueue } from "./import-queue.ts";
-import { importBlob, sha256DigestOfRawCid } from "./importer.ts";
+import { dagOfLeaves, importBlob, sha256DigestOfRawCid } from "./importer.ts";
 import { createIpfsNode, type IpfsNode } from "./node.ts";
 import { SqliteCidIndex } from "./sqlite-cid-index.ts";
-import type { CidIndex, ReadIntoOptions } from "./types.ts";
+import type { CidIndex, ImportedDag, ReadIntoOptions } from "./types.ts";
+
+/** A fetched DAG waits this long for its blob's commit (which a failed disk write would stop). */
+const fetchedDagMs = 10 * 60_000;
 
 export interface IpfsExtensionDeps {
   blobs: BlobReader & { blobPath(digest: string): string };
@@ -51,6 +55,12 @@ export interface IpfsExtension {
   publicBlock(cid: CID, options?: ReadIntoOptions): Promise<Uint8Array | undefined>;
   /** Whether some repository anyone may pull holds this blob or manifest. */
   isShared(digest: string): Promise<boolean>;
+  /**
+   * A blob's DAG as a fetch from peers took it, the bytes having matched the digest: when the blob
+   * is committed, this is recorded as its import (if laid out as Flotilla imports) instead of
+   * reading and hashing the blob again.
+   */
+  fetched(digest: string, root: CID, leaves: FetchedLeaves): void;
   /** Resolves when every import queued so far has finished (tests, benchmarks). */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -121,7 +131,44 @@ export async function startIpfs(
 
   const enqueue = (digest: string) => queue.add(digest);
 
-  deps.events.on("blob.committed", ({ digest }) => enqueue(digest));
+  /**
+   * DAGs of blobs fetched from peers, their leaves checked against their CIDs on the way and the
+   * whole against the blob's digest, waiting for the blob's commit.
+   */
+  const fetchedDags = new Map<string, { dag: ImportedDag; at: number }>();
+  const fetched = (digest: string, root: CID, leaves: FetchedLeaves) => {
+    const now = Date.now();
+    for (const [key, entry] of fetchedDags)
+      if (entry.at < now - fetchedDagMs) fetchedDags.delete(key);
+    const size = leaves.reduce((sum, leaf) => sum + leaf.length, 0);
+    // Rebuilt from the leaves the way an import lays them out: only the same root says the DAG is
+    // the one an import would record (another chunking gets imported as usual).
+    const dag = dagOfLeaves(leaves, size);
+    if (dag?.cid.equals(root)) fetchedDags.set(digest, { dag, at: now });
+  };
+  /** Records a fetched blob's DAG as its import; false when it has to be imported after all. */
+  const recordFetched = async (digest: string): Promise<boolean> => {
+    const entry = fetchedDags.get(digest);
+    fetchedDags.delete(digest);
+    if (!entry) return false;
+    if (await index.rootOf(digest)) return true;
+    if ((await deps.blobs.stat(digest))?.size !== entry.dag.size) return false;
+    await index.putImport(digest, entry.dag);
+    log.debug({ digest, cid: entry.dag.cid.toString() }, "recorded the DAG fetched from peers");
+    return true;
+  };
+
+  deps.events.on("blob.committed", ({ digest }) =>
+    recordFetched(digest).then(
+      (recorded) => {
+        if (!recorded) enqueue(digest);
+      },
+      (err) => {
+        log.warn({ err, digest }, "could not record a fetched DAG; importing instead");
+        enqueue(digest);
+      },
+    ),
+  );
   deps.events.on("manifest.pushed", ({ digest }) => enqueue(digest));
   // GC removed the bytes: the leaves would point into nothing, so the import goes too.
   deps.events.on("blob.purged", async ({ digest }) => {
@@ -159,6 +206,7 @@ export async function startIpfs(
       return parts.length === 1 ? parts[0] : Buffer.concat(parts);
     },
     isShared,
+    fetched,
     idle: () => queue.idle(),
     async stop() {
       await queue.stop();

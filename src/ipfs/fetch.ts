@@ -34,6 +34,8 @@ export interface FetchFileOptions {
   signal?: AbortSignal;
   /** Blocks requested ahead of the one being yielded (default 16: 16 MiB of 1 MiB leaves). */
   window?: number | (() => number);
+  /** Told of each raw leaf, in file order, once its bytes are about to be yielded. */
+  onLeaf?: (cid: CID, length: number) => void;
 }
 
 export class NotAFileError extends Error {
@@ -66,7 +68,8 @@ export async function* fetchFile(
   try {
     const block = await getBlock(root, { signal });
     let total = 0;
-    for await (const bytes of fileBytes(root, block, getBlock, window, signal)) {
+    const walk: Walk = { getBlock, window, signal, onLeaf: options.onLeaf };
+    for await (const bytes of fileBytes(root, block, walk)) {
       total += bytes.length;
       yield bytes;
     }
@@ -91,15 +94,18 @@ function unixfsOf(cid: CID, block: Uint8Array): UnixFS {
   return unixfs;
 }
 
+interface Walk {
+  getBlock: BlockGetter;
+  window: () => number;
+  signal: AbortSignal;
+  onLeaf: FetchFileOptions["onLeaf"];
+}
+
 /** The bytes under one block: a raw leaf's own bytes, or a node's data then its children's. */
-async function* fileBytes(
-  cid: CID,
-  block: BlockBytes,
-  getBlock: BlockGetter,
-  window: () => number,
-  signal: AbortSignal,
-): AsyncGenerator<Uint8Array> {
+async function* fileBytes(cid: CID, block: BlockBytes, walk: Walk): AsyncGenerator<Uint8Array> {
+  const { getBlock, window, signal } = walk;
   if (cid.code === raw.code) {
+    walk.onLeaf?.(cid, lengthOf(block));
     if (Array.isArray(block)) yield* block;
     else yield block as Uint8Array;
     return;
@@ -126,7 +132,7 @@ async function* fileBytes(
     const child = await (inFlight.shift() as Promise<BlockBytes>);
     const link = links[i] as dagPb.PBLink;
     let size = 0;
-    for await (const bytes of fileBytes(link.Hash, child, getBlock, window, signal)) {
+    for await (const bytes of fileBytes(link.Hash, child, walk)) {
       size += bytes.length;
       yield bytes;
     }

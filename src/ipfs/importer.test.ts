@@ -13,6 +13,7 @@ import { sha256 } from "multiformats/hashes/sha2";
 import {
   chunkSize,
   cidFromSha256Digest,
+  dagOfLeaves,
   ImportSizeError,
   importBlob,
   sha256DigestOfRawCid,
@@ -136,5 +137,55 @@ describe("importBlob", () => {
   it("rejects a digest that is not sha256", () => {
     assert.throws(() => cidFromSha256Digest("sha512:abcd"));
     assert.equal(sha256DigestOfRawCid(sha256Cid(dagPb.code, new Uint8Array(1))), undefined);
+  });
+});
+
+describe("dagOfLeaves", () => {
+  const leafOf = (bytes: Uint8Array) =>
+    CID.createV1(raw.code, Digest.create(sha256.code, createHash("sha256").update(bytes).digest()));
+
+  it("rebuilds exactly what an import records, from the leaves alone", async () => {
+    const bytes = patternBytes(5 * MiB + 12345, "dag-of-leaves");
+    const imported = await importBlob(unevenPieces(bytes), bytes.length);
+    const rebuilt = dagOfLeaves(
+      imported.leaves.map(({ cid, length }) => ({ cid, length })),
+      bytes.length,
+    );
+    assert.ok(rebuilt);
+    assert.equal(String(rebuilt.cid), await referenceCid(bytes));
+    assert.deepEqual(
+      rebuilt.leaves.map((l) => [String(l.cid), l.offset, l.length]),
+      imported.leaves.map((l) => [String(l.cid), l.offset, l.length]),
+    );
+    assert.deepEqual(
+      rebuilt.nodes.map((n) => [String(n.cid), Buffer.from(n.bytes).toString("hex")]),
+      imported.nodes.map((n) => [String(n.cid), Buffer.from(n.bytes).toString("hex")]),
+    );
+  });
+
+  it("gives a single leaf of up to 1 MiB as the root itself", () => {
+    const bytes = patternBytes(5000, "single");
+    const dag = dagOfLeaves([{ cid: leafOf(bytes), length: bytes.length }], bytes.length);
+    assert.ok(
+      dag?.cid.equals(
+        cidFromSha256Digest(`sha256:${createHash("sha256").update(bytes).digest("hex")}`),
+      ),
+    );
+    assert.deepEqual([dag?.leaves, dag?.nodes], [[], []]);
+  });
+
+  it("refuses leaves not laid out as Flotilla imports", () => {
+    const quarter = patternBytes(256 * 1024, "quarter");
+    const small = [0, 1, 2, 3, 4].map(() => ({ cid: leafOf(quarter), length: quarter.length }));
+    assert.equal(dagOfLeaves(small, 5 * quarter.length), undefined, "256 KiB chunks");
+    const full = patternBytes(MiB, "full");
+    const leaf = { cid: leafOf(full), length: MiB };
+    assert.equal(dagOfLeaves([leaf, leaf], MiB + 1), undefined, "sizes that do not add up");
+    assert.equal(dagOfLeaves([leaf, { ...leaf, length: 0 }], MiB), undefined, "an empty last leaf");
+    const pb = CID.createV1(dagPb.code, leaf.cid.multihash);
+    assert.equal(dagOfLeaves([leaf, { cid: pb, length: 10 }], MiB + 10), undefined, "not raw");
+    const v0 = CID.createV0(leaf.cid.multihash as never);
+    assert.equal(dagOfLeaves([{ cid: v0, length: 10 }], 10), undefined, "CIDv0");
+    assert.equal(dagOfLeaves([], 0), undefined, "no leaves");
   });
 });

@@ -53,6 +53,60 @@ interface Child {
   treeSize: number;
 }
 
+/**
+ * The balanced layout over leaves given in file order: each full node of `maxLinksPerNode`
+ * children goes one level up at once, the remainders are closed at the end.
+ */
+class DagBuilder {
+  readonly #maxLinks: number;
+  readonly leaves: LeafLocation[] = [];
+  readonly #nodes: DagNode[] = [];
+  readonly #levels: Child[][] = [[]];
+  readonly #pushedPerLevel: number[] = [0];
+  #offset = 0;
+
+  constructor(maxLinks: number) {
+    this.#maxLinks = maxLinks;
+  }
+
+  addLeaf(cid: CID, length: number): void {
+    this.leaves.push({ cid, offset: this.#offset, length });
+    this.#offset += length;
+    this.#add(0, { cid, fileSize: length, treeSize: length });
+  }
+
+  finish(size: number): ImportedDag {
+    if (this.leaves.length === 1) {
+      const leaf = this.leaves[0] as LeafLocation;
+      return { cid: leaf.cid, size, leaves: [], nodes: [] };
+    }
+    // Close the balanced layout: each level's remainder becomes one more node one level up,
+    // until a level that only ever held one node, which is the root.
+    for (let level = 0; ; level++) {
+      const pending = this.#levels[level] ?? [];
+      if (this.#pushedPerLevel[level] === 1 && (this.#levels[level + 1] ?? []).length === 0) {
+        const root = pending[0] as Child;
+        return { cid: root.cid, size, leaves: this.leaves, nodes: this.#nodes };
+      }
+      if (pending.length > 0) {
+        this.#levels[level] = [];
+        this.#add(level + 1, encodeNode(pending, this.#nodes));
+      }
+    }
+  }
+
+  #add(level: number, child: Child): void {
+    this.#levels[level] ??= [];
+    this.#pushedPerLevel[level] = (this.#pushedPerLevel[level] ?? 0) + 1;
+    const pending = this.#levels[level];
+    pending.push(child);
+    if (pending.length === this.#maxLinks) {
+      this.#levels[level] = [];
+      this.#add(level + 1, encodeNode(pending, this.#nodes));
+    }
+  }
+}
+
 /** Imports a blob's bytes (`size` of them, in order) and returns its DAG and leaf index. */
 export async function importBlob(
   source: AsyncIterable<Uint8Array>,
@@ -60,30 +114,15 @@ export async function importBlob(
   options: ImportOptions = {},
 ): Promise<ImportedDag> {
   const layout = options.layout ?? { chunkSize, maxLinksPerNode };
-  const leaves: LeafLocation[] = [];
-  const nodes: DagNode[] = [];
-  const levels: Child[][] = [[]];
-  const pushedPerLevel: number[] = [0];
-
-  const addToLevel = (level: number, child: Child) => {
-    levels[level] ??= [];
-    pushedPerLevel[level] = (pushedPerLevel[level] ?? 0) + 1;
-    const pending = levels[level];
-    pending.push(child);
-    if (pending.length === layout.maxLinksPerNode) {
-      levels[level] = [];
-      addToLevel(level + 1, encodeNode(pending, nodes));
-    }
-  };
-
+  const dag = new DagBuilder(layout.maxLinksPerNode);
   let offset = 0;
   let leafStart = 0;
   let hash: Hash = createHash("sha256");
   const finishLeaf = () => {
-    const length = offset - leafStart;
-    const cid = CID.createV1(raw.code, Digest.create(sha256.code, hash.digest()));
-    leaves.push({ cid, offset: leafStart, length });
-    addToLevel(0, { cid, fileSize: length, treeSize: length });
+    dag.addLeaf(
+      CID.createV1(raw.code, Digest.create(sha256.code, hash.digest())),
+      offset - leafStart,
+    );
     leafStart = offset;
     hash = createHash("sha256");
   };
@@ -102,25 +141,36 @@ export async function importBlob(
     if (offset > size) throw new ImportSizeError(size, offset);
   }
   if (offset !== size) throw new ImportSizeError(size, offset);
-  if (offset > leafStart || leaves.length === 0) finishLeaf();
+  if (offset > leafStart || dag.leaves.length === 0) finishLeaf();
+  return dag.finish(size);
+}
 
-  if (leaves.length === 1) {
-    const leaf = leaves[0] as LeafLocation;
-    return { cid: leaf.cid, size, leaves: [], nodes: [] };
+/**
+ * The DAG an import of a blob would produce, from its leaves' CIDs and lengths alone, when they
+ * are laid out as Flotilla imports (every leaf a raw sha2-256 block of 1 MiB but the last, which
+ * is not empty unless it is the only one); undefined otherwise. A blob fetched from peers, its
+ * leaves checked against their CIDs on the way, is recorded with this instead of being read and
+ * hashed again.
+ */
+export function dagOfLeaves(
+  leaves: readonly { cid: CID; length: number }[],
+  size: number,
+): ImportedDag | undefined {
+  if (leaves.length === 0) return undefined;
+  const dag = new DagBuilder(maxLinksPerNode);
+  let total = 0;
+  for (const [i, leaf] of leaves.entries()) {
+    const last = i === leaves.length - 1;
+    const fits = last
+      ? leaf.length <= chunkSize && (leaf.length > 0 || i === 0)
+      : leaf.length === chunkSize;
+    if (!fits || leaf.cid.code !== raw.code || leaf.cid.multihash.code !== sha256.code)
+      return undefined;
+    if (leaf.cid.version !== 1) return undefined;
+    dag.addLeaf(leaf.cid, leaf.length);
+    total += leaf.length;
   }
-  // Close the balanced layout: each level's remainder becomes one more node one level up,
-  // until a level that only ever held one node, which is the root.
-  for (let level = 0; ; level++) {
-    const pending = levels[level] ?? [];
-    if (pushedPerLevel[level] === 1 && (levels[level + 1] ?? []).length === 0) {
-      const root = pending[0] as Child;
-      return { cid: root.cid, size, leaves, nodes };
-    }
-    if (pending.length > 0) {
-      levels[level] = [];
-      addToLevel(level + 1, encodeNode(pending, nodes));
-    }
-  }
+  return total === size ? dag.finish(size) : undefined;
 }
 
 /** Encodes one UnixFS file node over `children` and records it in `nodes`. */

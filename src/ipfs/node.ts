@@ -91,6 +91,8 @@ export interface FetchOptions {
   signal?: AbortSignal;
   /** Keep fetched leaves in the blockstore (default false: the caller stores the blob). */
   keepLeaves?: boolean;
+  /** Told of each raw leaf, checked against its CID, in file order. */
+  onLeaf?: (cid: CID, length: number) => void;
 }
 
 export interface IpfsNode {
@@ -297,6 +299,7 @@ export async function createIpfsNode(options: IpfsNodeOptions): Promise<IpfsNode
           yield* fetchFile(getBlockWith(fromGateways), cid, {
             signal: fetchOptions.signal,
             window,
+            onLeaf: fetchOptions.onLeaf,
           });
         } finally {
           done.abort();

@@ -176,6 +176,7 @@ export class BlobFills {
         this.#markBad(request.digest, source);
         throw mismatch(`digest ${actual}`);
       }
+      opened.matched?.();
       if (held) await broadcast(fill, held);
       for (const tap of fill.taps) tap.finish();
       await blobs.commitUpload(id, request.digest);

@@ -20,6 +20,8 @@ export interface BlobSourceStream {
   stream: AsyncIterable<Uint8Array>;
   /** The size the source claims (e.g. an origin's Content-Length); checked, never trusted. */
   size?: number;
+  /** Told once the whole stream matched the digest, before the blob is committed. */
+  matched?: () => void;
 }
 
 export interface BlobSource {
