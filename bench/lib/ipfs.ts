@@ -514,6 +514,8 @@ interface IpfsRow {
   pairs?: string;
   minRatio?: number;
   maxValue?: number;
+  /** The issue's aim rather than its bar: reported as met or not, never as a failed bar. */
+  aim?: boolean;
 }
 
 /** The second table: IPFS on versus off, overhead, peer versus HTTP, with ratios and bars. */
@@ -563,6 +565,7 @@ export function renderIpfsTable(
       b: "httpPull",
       better: "higher",
       minRatio: 0.5,
+      aim: true,
     },
     {
       label: `peak RSS during peer pull: peer | origin`,
@@ -629,7 +632,7 @@ export function renderIpfsTable(
       bar = `< ${row.maxValue} ${row.unit}`;
       pass = ma === undefined ? undefined : ma < row.maxValue;
     } else if (row.minRatio !== undefined) {
-      bar = `>= ${row.minRatio.toFixed(1)}`;
+      bar = `${row.aim ? "aim " : ""}>= ${row.minRatio.toFixed(1)}`;
       pass = ratio === undefined ? undefined : ratio >= row.minRatio;
     }
     const unitCell = (vs: number[]) => (row.unit === "%" ? percentCell(vs) : cell(vs, row.unit));
@@ -639,7 +642,7 @@ export function renderIpfsTable(
       row.b ? cell(b, row.unit) : "",
       ratio === undefined ? (row.better ? "n/a" : "") : `${ratio.toFixed(2)}x`,
       bar,
-      pass === undefined ? "" : pass ? "ok" : "BELOW BAR",
+      pass === undefined ? "" : pass ? "ok" : row.aim ? "below aim" : "BELOW BAR",
     ]);
     out.push({ ...row, value: ma, compared: mbv, ratio, pass, runs: { a, b } });
   }
