@@ -140,6 +140,8 @@ export async function startIpfs(
     const now = Date.now();
     for (const [key, entry] of fetchedDags)
       if (entry.at < now - fetchedDagMs) fetchedDags.delete(key);
+    // As importNow: blobs with other digests are not imported.
+    if (!digest.startsWith("sha256:")) return;
     const size = leaves.reduce((sum, leaf) => sum + leaf.length, 0);
     // Rebuilt from the leaves the way an import lays them out: only the same root says the DAG is
     // the one an import would record (another chunking gets imported as usual).
