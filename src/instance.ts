@@ -134,9 +134,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     {
       store: mirrorStore,
       fetcher: outbound,
-      blobStore: blobs,
       meta,
-      events: registry.events,
       registry,
       namespaceTaken: async (name) => (await accounts.store.getNamespace(name)) !== undefined,
       fetchByCid: ipfs && ipfsManifestFetcher(ipfs.node),

@@ -112,9 +112,7 @@ async function withMirror(
             maxDocumentBytes: config.outbound.maxDocumentBytes,
           },
         ),
-        blobStore: blobs,
         meta,
-        events: registry.events,
         registry,
         namespaceTaken: async (name) =>
           (await context.accounts.store.getNamespace(name)) !== undefined,

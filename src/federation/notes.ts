@@ -5,6 +5,7 @@
 import { Link, Note, PropertyValue, PUBLIC_COLLECTION } from "@fedify/vocab";
 import { escapeHtml, registryField, repositoryField } from "./actors.ts";
 import { instant, pullReference, repositoryPageUrl } from "./names.ts";
+import { fields } from "./remote.ts";
 
 /** What a Note about a tag says. */
 export interface TagFacts {
@@ -92,17 +93,8 @@ const tagPattern = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const cidPattern = /^[A-Za-z0-9]{10,200}$/;
 
 export async function claimedFacts(note: Note): Promise<ClaimedFacts | undefined> {
-  const values = new Map<string, string>();
   // Only embedded attachments: a Note that points elsewhere for its facts is not believed.
-  for await (const attachment of note.getAttachments({
-    suppressError: true,
-    crossOrigin: "ignore",
-  })) {
-    if (!(attachment instanceof PropertyValue)) continue;
-    const name = attachment.name?.toString();
-    const value = attachment.value?.toString();
-    if (name && value !== undefined && !values.has(name)) values.set(name, value);
-  }
+  const values = await fields(note);
   const size = Number(values.get(field.size));
   const facts = {
     repository: values.get(repositoryField) ?? "",

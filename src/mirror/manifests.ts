@@ -10,13 +10,12 @@ import {
   type Descriptor,
   digestOf,
   isDigestReference,
+  type ManifestService,
   OciError,
   type ParsedManifest,
   parseDigest,
   parseManifest,
-  type RegistryEvents,
 } from "../registry/index.ts";
-import type { BlobStore } from "../storage/index.ts";
 import type { OriginClient } from "./origin-client.ts";
 
 /** Bytes of a manifest by its UnixFS CID (from IPFS peers), or undefined when not to be had. */
@@ -27,9 +26,8 @@ export type CidFetcher = (
 
 export interface ManifestImportDeps {
   origin: OriginClient;
-  blobs: Pick<BlobStore, "putBlob" | "stat">;
-  meta: Pick<MetaStore, "getManifest" | "putManifest">;
-  events: RegistryEvents;
+  manifests: Pick<ManifestService, "putVerified">;
+  meta: Pick<MetaStore, "getManifest">;
   fetchByCid?: CidFetcher;
   log: Logger;
 }
@@ -128,7 +126,8 @@ export class ManifestImporter {
       blobs.push(...got.blobs);
       manifests += got.manifests;
     }
-    await this.#store(target.localName, digest, bytes, parsed, options.tag);
+    // As a push would, without requiring its blobs to be here yet.
+    await this.#deps.manifests.putVerified(target.localName, digest, bytes, parsed, options.tag);
     return { ok: true, digest, blobs, manifests };
   }
 
@@ -168,44 +167,6 @@ export class ManifestImporter {
         ),
       );
     return got;
-  }
-
-  /** Stores a verified manifest as a push would, without requiring its blobs to be here yet. */
-  async #store(
-    repository: string,
-    digest: string,
-    bytes: Uint8Array,
-    parsed: ParsedManifest,
-    tag: string | undefined,
-  ): Promise<void> {
-    await this.#deps.blobs.putBlob(digest, bytes);
-    const { previousDigest } = await this.#deps.meta.putManifest(
-      {
-        repository,
-        digest,
-        mediaType: parsed.mediaType,
-        size: bytes.byteLength,
-        artifactType: parsed.artifactType,
-        subject: parsed.subject?.digest,
-        annotations: parsed.annotations,
-      },
-      [
-        ...parsed.blobs.map((b) => ({ digest: b.digest, kind: "blob" as const })),
-        ...parsed.manifests.map((m) => ({ digest: m.digest, kind: "manifest" as const })),
-      ],
-      tag,
-    );
-    // As a push does: a garbage collection sweep may have taken the file before the rows landed.
-    if (!(await this.#deps.blobs.stat(digest))) await this.#deps.blobs.putBlob(digest, bytes);
-    this.#deps.events.emit("manifest.pushed", {
-      repository,
-      digest,
-      mediaType: parsed.mediaType,
-      size: bytes.byteLength,
-      tag,
-      previousDigest: previousDigest !== digest ? previousDigest : undefined,
-      subject: parsed.subject?.digest,
-    });
   }
 }
 

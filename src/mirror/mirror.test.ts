@@ -65,9 +65,7 @@ async function harness(options: HarnessOptions = {}) {
     {
       store,
       fetcher,
-      blobStore,
       meta,
-      events: registry.events,
       registry,
       namespaceTaken: async (ns) => (options.taken ?? []).includes(ns),
       fetchByCid: options.fetchByCid,

@@ -8,11 +8,10 @@ import type { MetaStore } from "../meta/index.ts";
 import type { GuardedFetcher } from "../net/index.ts";
 import {
   isValidTag,
+  type ManifestService,
   ManifestUnknownError,
   parseDigest,
-  type RegistryEvents,
 } from "../registry/index.ts";
-import type { BlobStore } from "../storage/index.ts";
 import { OriginBlobSource } from "./blob-source.ts";
 import { KeyedLock } from "./keyed-lock.ts";
 import { type CidFetcher, ManifestImporter } from "./manifests.ts";
@@ -25,11 +24,9 @@ import type { Mirror, MirrorResult, MirrorStatus, RemoteRepository, TagClaim } f
 export interface MirrorDeps {
   store: SqliteMirrorStore;
   fetcher: GuardedFetcher;
-  blobStore: BlobStore;
   meta: MetaStore;
-  events: RegistryEvents;
   registry: {
-    manifests: { delete(repository: string, reference: string): Promise<void> };
+    manifests: Pick<ManifestService, "delete" | "putVerified">;
     /** The registry's blob service: `open` with mode `wait` fetches a missing blob from its sources. */
     blobs: {
       open(
@@ -74,9 +71,8 @@ export class RegistryMirror implements Mirror {
     this.#importer = new ManifestImporter(
       {
         origin: this.#origin,
-        blobs: deps.blobStore,
+        manifests: deps.registry.manifests,
         meta: deps.meta,
-        events: deps.events,
         fetchByCid: deps.fetchByCid,
         log: this.#log,
       },

@@ -4,6 +4,7 @@
  * slowest, and tells each how it ended.
  */
 import type { Writable } from "node:stream";
+import { drained } from "../storage/index.ts";
 
 /** A tap not attached to a response within this time is dropped, so it cannot stall a fetch. */
 const attachTimeoutMs = 10_000;
@@ -106,16 +107,4 @@ export async function broadcast(fill: TapSet, chunk: Uint8Array): Promise<void> 
     if (out.writableLength > maxQueuedBytes) waits.push(drained(out));
   }
   await Promise.all(waits);
-}
-
-function drained(out: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      out.off("drain", done);
-      out.off("close", done);
-      resolve();
-    };
-    out.once("drain", done);
-    out.once("close", done);
-  });
 }

@@ -19,7 +19,7 @@ import {
 } from "./errors.ts";
 import type { RegistryEvents } from "./events.ts";
 import { ByteLru } from "./lru.ts";
-import { type Descriptor, parseManifest } from "./manifest-parser.ts";
+import { type Descriptor, type ParsedManifest, parseManifest } from "./manifest-parser.ts";
 import { manifestKinds, mediaTypes } from "./media-types.ts";
 import { checkTag } from "./names.ts";
 
@@ -95,6 +95,37 @@ export class ManifestService {
       references.push({ digest: child.digest, kind: "manifest" });
     }
 
+    return this.#commit(repository, digest, bytes, parsed, references, tag, true);
+  }
+
+  /**
+   * Stores a manifest whose bytes were already checked against `digest` and parsed, with its
+   * blobs still to come (a mirror fetches them on first pull): the same rows, bytes, cache and
+   * event as a push, without requiring the blobs to be linked.
+   */
+  putVerified(
+    repository: string,
+    digest: string,
+    bytes: Uint8Array,
+    parsed: ParsedManifest,
+    tag: string | undefined,
+  ): Promise<StoredManifest> {
+    const references: ManifestReference[] = [
+      ...parsed.blobs.map((b) => ({ digest: b.digest, kind: "blob" as const })),
+      ...parsed.manifests.map((m) => ({ digest: m.digest, kind: "manifest" as const })),
+    ];
+    return this.#commit(repository, digest, bytes, parsed, references, tag, false);
+  }
+
+  async #commit(
+    repository: string,
+    digest: string,
+    bytes: Uint8Array,
+    parsed: ParsedManifest,
+    references: ManifestReference[],
+    tag: string | undefined,
+    requireLinkedBlobs: boolean,
+  ): Promise<StoredManifest> {
     await this.#deps.blobs.putBlob(digest, bytes);
     const record: ManifestRecord = {
       repository,
@@ -108,10 +139,10 @@ export class ManifestService {
     let previousDigest: string | undefined;
     try {
       ({ previousDigest } = await this.#deps.meta.putManifest(record, references, tag, {
-        requireLinkedBlobs: true,
+        requireLinkedBlobs,
       }));
     } catch (error) {
-      // GC unlinked a blob between the check above and this transaction.
+      // GC unlinked a blob between the caller's check and this transaction.
       if (error instanceof MissingBlobLinkError) throw new ManifestBlobUnknownError(error.digest);
       throw error;
     }

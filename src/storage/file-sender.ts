@@ -87,15 +87,7 @@ export async function sendFileRange(
       });
       inFlight[turn]?.catch(() => {});
       if (!accepted && !closed) {
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            out.off("drain", done);
-            out.off("close", done);
-            resolve();
-          };
-          out.once("drain", done);
-          out.once("close", done);
-        });
+        await drained(out);
       }
     }
     await Promise.all(inFlight);
@@ -106,4 +98,17 @@ export async function sendFileRange(
     out.off("close", onClose);
     await closeAsync(fd).catch(() => {});
   }
+}
+
+/** Resolves when `out` has room again, or is gone. */
+export function drained(out: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off("drain", done);
+      out.off("close", done);
+      resolve();
+    };
+    out.once("drain", done);
+    out.once("close", done);
+  });
 }

@@ -4,6 +4,7 @@ import type { AccessPolicy, AccountService, Principal } from "../accounts/index.
 import type { SocialService } from "../federation/types.ts";
 import type { Logger } from "../log/index.ts";
 import type { SqliteDatabase } from "../meta/index.ts";
+import type { LifecycleRunRecord } from "../meta/lifecycle-types.ts";
 import type { MirrorStatus } from "../mirror/types.ts";
 import type { Registry } from "../registry/index.ts";
 
@@ -35,15 +36,7 @@ export interface WebOptions {
   sessionHours: number;
 }
 
-export interface LifecycleRun {
-  kind: string;
-  trigger: string;
-  dryRun: boolean;
-  startedAt: number;
-  finishedAt: number;
-  report: unknown;
-  error?: string;
-}
+export type LifecycleRun = Omit<LifecycleRunRecord, "id">;
 
 /** Who is looking: a signed-in user, an anonymous reader, or everyone when auth is off. */
 export interface Viewer {

@@ -22,6 +22,21 @@ export const passwords: Record<string, string> = {
   root: "root-password",
 };
 
+/** The app's token authentication for tests: a signing key under `root`, and the access policy. */
+export function testAuth(
+  root: string,
+  accounts: AccountService,
+  policy = new AccessPolicy(accounts.store),
+) {
+  const keyFile = join(root, "keys", "token.pem");
+  return {
+    signer: new TokenSigner({ issuer, audience: service, ttlSeconds: 300, keyFile }),
+    accounts,
+    policy,
+    challenge: { realm: `${issuer}/token`, service },
+  };
+}
+
 export interface AuthFixture {
   app: HttpApp;
   registry: Registry;
@@ -56,12 +71,7 @@ export async function authFixture(options: { limiter?: LoginLimiter } = {}): Pro
     limiter: options.limiter,
   });
   const keyFile = join(root, "keys", "token.pem");
-  const auth = {
-    signer: new TokenSigner({ issuer, audience: service, ttlSeconds: 300, keyFile }),
-    accounts,
-    policy: new AccessPolicy(accounts.store),
-    challenge: { realm: `${issuer}/token`, service },
-  };
+  const auth = testAuth(root, accounts);
   const app = createApp({ registry, log }, { auth });
 
   for (const [name, password] of Object.entries(passwords)) {

@@ -1,15 +1,14 @@
 /** The storage admin API (GC runs, quotas) and quota enforcement on uploads and mounts. */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { describe, it } from "node:test";
-import { AccessPolicy, AccountService } from "../../accounts/index.ts";
+import { AccountService } from "../../accounts/index.ts";
 import { createLifecycle } from "../../lifecycle/index.ts";
 import { silentLogger } from "../../log/index.ts";
 import { SqliteAccountStore, SqliteDatabase, SqliteMetaStore } from "../../meta/index.ts";
 import { createRegistry } from "../../registry/index.ts";
 import { FsBlobStore } from "../../storage/index.ts";
 import { createApp } from "../app.ts";
-import { TokenSigner } from "../auth/index.ts";
+import { testAuth } from "../auth/test-fixture.ts";
 import {
   errorCode,
   pushBlob,
@@ -42,19 +41,7 @@ async function setup(authOn: boolean) {
       registry: { uploadExpiryHours: 24, maxManifestBytes: 1 << 20, manifestCacheMegabytes: 1 },
     },
   );
-  const auth = authOn
-    ? {
-        signer: new TokenSigner({
-          issuer: "http://registry.test",
-          audience: "registry.test",
-          ttlSeconds: 300,
-          keyFile: join(root, "token.pem"),
-        }),
-        accounts,
-        policy: new AccessPolicy(accounts.store),
-        challenge: { realm: "http://registry.test/token", service: "registry.test" },
-      }
-    : undefined;
+  const auth = authOn ? testAuth(root, accounts) : undefined;
   const app = createApp({ registry, log, lifecycle }, { auth });
   return { app, accounts, lifecycle };
 }

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, test } from "node:test";
 import { AccessPolicy, AccountService } from "../../accounts/index.ts";
 import { silentLogger } from "../../log/index.ts";
@@ -10,7 +9,7 @@ import { createGuardedFetcher } from "../../net/index.ts";
 import { createRegistry } from "../../registry/index.ts";
 import { FsBlobStore } from "../../storage/index.ts";
 import { createApp } from "../app.ts";
-import { TokenSigner } from "../auth/index.ts";
+import { testAuth } from "../auth/test-fixture.ts";
 import { tempDir } from "../test-support.ts";
 
 const origin = await startFakeOrigin();
@@ -45,9 +44,7 @@ async function setup(authOn: boolean) {
         {},
         { allowPrivateAddresses: true, timeoutMs: 5000, maxDocumentBytes: 1 << 20 },
       ),
-      blobStore,
       meta,
-      events: registry.events,
       registry,
       log,
     },
@@ -55,17 +52,7 @@ async function setup(authOn: boolean) {
   );
   registry.blobs.addSource(mirror.blobSource());
   const auth = authOn
-    ? {
-        signer: new TokenSigner({
-          issuer: "http://registry.test",
-          audience: "registry.test",
-          ttlSeconds: 300,
-          keyFile: join(root, "token.pem"),
-        }),
-        accounts,
-        policy: new AccessPolicy(accounts.store, { isMirrored }),
-        challenge: { realm: "http://registry.test/token", service: "registry.test" },
-      }
+    ? testAuth(root, accounts, new AccessPolicy(accounts.store, { isMirrored }))
     : undefined;
   const app = createApp({ registry, log, mirror }, { auth });
   return { app, mirror, accounts, registry };
