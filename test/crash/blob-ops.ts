@@ -19,9 +19,36 @@ export async function pushMonolithic(ctx: WorkerContext): Promise<void> {
 }
 
 export async function pushChunked(ctx: WorkerContext): Promise<void> {
+  const upload = await startUpload(ctx);
+  if (upload) await continueUpload(ctx, upload, ctx.rng.int(1, 4));
+}
+
+/**
+ * Starts an upload and sends its first 64 KiB without finishing it: the harness leaves one open
+ * this way for the expiry check when the kills happened to leave none.
+ */
+export async function leaveUploadOpen(ctx: WorkerContext): Promise<PendingUpload | undefined> {
+  const upload = await startUpload(ctx);
+  if (!upload) return undefined;
+  const piece = upload.data.subarray(0, 64 * 1024);
+  const reply = await send(`${ctx.url()}${upload.location}`, {
+    method: "PATCH",
+    headers: {
+      "Content-Range": `0-${piece.length - 1}`,
+      "Content-Type": "application/octet-stream",
+    },
+    body: [piece],
+  });
+  if (!expect(ctx, "PATCH of an upload left open", reply, 202)) return undefined;
+  upload.location = String(reply.headers.location ?? upload.location);
+  upload.acked = upload.sent = uploadOffset(reply);
+  return upload;
+}
+
+async function startUpload(ctx: WorkerContext): Promise<PendingUpload | undefined> {
   const data = ctx.rng.bytes(ctx.rng.int(128 * 1024, 1024 * 1024));
   const start = await send(blobUrl(ctx, "blobs/uploads/"), { method: "POST" });
-  if (!expect(ctx, "upload start", start, 202)) return;
+  if (!expect(ctx, "upload start", start, 202)) return undefined;
   const upload: PendingUpload = {
     location: String(start.headers.location),
     data,
@@ -31,7 +58,7 @@ export async function pushChunked(ctx: WorkerContext): Promise<void> {
     finishing: false,
   };
   ctx.model.uploads.push(upload);
-  await continueUpload(ctx, upload, ctx.rng.int(1, 4));
+  return upload;
 }
 
 /** Goes on with an upload left by an earlier cycle, from the offset the server reports. */

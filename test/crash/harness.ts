@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, type Instance, startInstance } from "../helpers/instance.ts";
+import { leaveUploadOpen } from "./blob-ops.ts";
 import { errorCode, send, uploadOffset } from "./client.ts";
 import { gcEnv, mayHaveCollected, runGcLoop } from "./gc.ts";
 import { RepositoryModel } from "./model.ts";
@@ -169,6 +170,12 @@ export async function runCrash(options: CrashOptions): Promise<CrashReport> {
     // Half the uploads still open (rounded up) are left to expire; the others are finished.
     const expiring = models.flatMap((m) => m.uploads.splice(0, Math.ceil(m.uploads.length / 2)));
     if (problems.length === 0) await finalChecks(instance, models, problems, counters);
+    const [first] = models;
+    if (problems.length === 0 && expiring.length === 0 && first) {
+      // The kills left no upload open: open one, so that expiry is checked in every run.
+      const left = await leaveUploadOpen(finalContext(instance, first, problems, counters));
+      if (left) expiring.push(...first.uploads.splice(0));
+    }
     if (problems.length === 0) {
       // Expired uploads are purged at start: restart with an expiry of a moment.
       await instance.stop();
@@ -249,21 +256,30 @@ async function finalChecks(
   problems: string[],
   counters: Record<string, number>,
 ) {
-  const rng = new Rng(1);
   for (const model of models) {
-    const ctx: WorkerContext = {
-      url: () => instance.url,
-      rng,
-      model,
-      others: models,
-      shared: [],
-      killed: () => false,
-      failures: problems,
-      counters,
-    };
-    await finishUploads(ctx);
+    await finishUploads(finalContext(instance, model, problems, counters, models));
     problems.push(...(await checkModel(instance.url, model, Number.POSITIVE_INFINITY, () => 0)));
   }
+}
+
+/** A worker context for the harness's own requests once the kills are over. */
+function finalContext(
+  instance: Instance,
+  model: RepositoryModel,
+  problems: string[],
+  counters: Record<string, number>,
+  others: RepositoryModel[] = [model],
+): WorkerContext {
+  return {
+    url: () => instance.url,
+    rng: new Rng(1),
+    model,
+    others,
+    shared: [],
+    killed: () => false,
+    failures: problems,
+    counters,
+  };
 }
 
 function sleep(ms: number): Promise<void> {
