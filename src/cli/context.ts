@@ -1,9 +1,10 @@
 /** What CLI commands share: the configuration, the data directory's stores, readable failures. */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { AccountService } from "../accounts/index.ts";
 import { type Config, loadConfig } from "../config/index.ts";
+import { type Scope, TokenSigner } from "../http/auth/index.ts";
 import { SqliteAccountStore, SqliteDatabase } from "../meta/index.ts";
 import { SqliteMirrorStore } from "../mirror/store.ts";
 
@@ -34,6 +35,31 @@ export function openContext(configFile: string | undefined): CliContext {
     isMirroredHost: async (name) => mirrors.hasNamespace(name),
   });
   return { config, accounts, database, close: () => database.close() };
+}
+
+/**
+ * A Bearer token for the first administrator, signed with the instance's key, when auth is on:
+ * whoever can read the data directory runs the instance, so the CLI acts as its operator.
+ * `access` lists the registry scopes the token grants; admin API routes need none.
+ */
+export async function operatorAuthorization(
+  context: CliContext,
+  access: Scope[] = [],
+): Promise<string | undefined> {
+  const { config } = context;
+  if (!config.auth.enabled) return undefined;
+  const keyFile = config.auth.keyFile ?? join(resolve(config.dataDir), "keys", "token-signing.pem");
+  if (!existsSync(keyFile)) return undefined;
+  const admin = (await context.accounts.store.listUsers()).find((u) => u.admin);
+  if (!admin) return undefined;
+  const signer = new TokenSigner({
+    issuer: config.publicUrl,
+    audience: new URL(config.publicUrl).host,
+    ttlSeconds: 300,
+    keyFile,
+  });
+  const { token } = await signer.sign({ sub: admin.name, access });
+  return `Bearer ${token}`;
 }
 
 /** Reads a password from stdin (one line) or asks for it on the terminal without echo. */

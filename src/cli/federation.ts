@@ -9,13 +9,19 @@ import { SocialError, type SocialService } from "../federation/types.ts";
 import { silentLogger } from "../log/index.ts";
 import { SqliteMetaStore } from "../meta/index.ts";
 import { SqliteMirrorStore } from "../mirror/store.ts";
-import { type CliContext, openContext, printRows, UsageError } from "./context.ts";
+import {
+  type CliContext,
+  openContext,
+  operatorAuthorization,
+  printRows,
+  UsageError,
+} from "./context.ts";
 
 export function registerFederationCommands(program: Command): void {
   const json = new Option("--json", "print JSON for scripts");
   const creds = new Option(
     "--creds <user:password>",
-    "an administrator's credentials (default: FLOTILLA_ADMIN_USER / FLOTILLA_ADMIN_PASSWORD)",
+    "an administrator's credentials (default: FLOTILLA_ADMIN_USER / FLOTILLA_ADMIN_PASSWORD, else a token the CLI signs with the instance's key)",
   );
   const config = () => program.opts().config as string | undefined;
 
@@ -202,11 +208,17 @@ async function adminApi(
 ): Promise<unknown> {
   const context = openContext(configFile);
   const { publicUrl, admin, auth } = context.config;
-  context.close();
   const headers: Record<string, string> = {};
-  const pair =
-    credentials ?? (admin.user && admin.password ? `${admin.user}:${admin.password}` : undefined);
-  if (auth.enabled && pair) headers.Authorization = `Basic ${Buffer.from(pair).toString("base64")}`;
+  try {
+    const pair =
+      credentials ?? (admin.user && admin.password ? `${admin.user}:${admin.password}` : undefined);
+    const authorization = pair
+      ? `Basic ${Buffer.from(pair).toString("base64")}`
+      : await operatorAuthorization(context);
+    if (auth.enabled && authorization) headers.Authorization = authorization;
+  } finally {
+    context.close();
+  }
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let res: Response;
   try {

@@ -3,7 +3,7 @@ import { type Command, Option } from "commander";
 import { SqliteCidIndex } from "../ipfs/sqlite-cid-index.ts";
 import { SqliteMetaStore } from "../meta/index.ts";
 import { checkName, isDigestReference } from "../registry/index.ts";
-import { openContext, printRows, UsageError } from "./context.ts";
+import { openContext, operatorAuthorization, printRows, UsageError } from "./context.ts";
 import { progressBar } from "./progress.ts";
 
 export function registerIpfsCommands(program: Command): void {
@@ -69,9 +69,16 @@ export function registerIpfsCommands(program: Command): void {
     .addOption(json)
     .action(async (cid: string, o: { json?: boolean }) => {
       const context = openContext(program.opts().config);
-      const base = context.config.publicUrl;
-      context.close();
-      const result = await pinImage(base, checkName(`ipfs/${cid}`));
+      const repository = checkName(`ipfs/${cid}`);
+      let result: Awaited<ReturnType<typeof pinImage>>;
+      try {
+        // A token per request: a large pin may outlast one token's five minutes.
+        const access = [{ type: "repository" as const, name: repository, actions: ["pull"] }];
+        const authorize = () => operatorAuthorization(context, access);
+        result = await pinImage(context.config.publicUrl, repository, authorize);
+      } finally {
+        context.close();
+      }
       if (o.json) {
         process.stdout.write(`${JSON.stringify({ cid, ...result }, null, 2)}\n`);
         return;
@@ -149,7 +156,12 @@ interface Descriptor {
 async function pinImage(
   base: string,
   repository: string,
+  authorize: () => Promise<string | undefined>,
 ): Promise<{ repository: string; manifests: number; blobs: number; bytes: number }> {
+  const headers = async (extra: Record<string, string> = {}) => {
+    const authorization = await authorize();
+    return authorization ? { ...extra, authorization } : extra;
+  };
   const accept = [
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.oci.image.manifest.v1+json",
@@ -160,7 +172,7 @@ async function pinImage(
   let manifests = 0;
   const walk = async (reference: string): Promise<void> => {
     const res = await fetch(`${base}/v2/${repository}/manifests/${reference}`, {
-      headers: { Accept: accept },
+      headers: await headers({ accept }),
     });
     if (!res.ok)
       throw new UsageError(
@@ -181,7 +193,9 @@ async function pinImage(
   const progress = progressBar("{phase} [{bar}] {value}/{total} bytes");
   let done = 0;
   for (const blob of blobs.values()) {
-    const res = await fetch(`${base}/v2/${repository}/blobs/${blob.digest}`);
+    const res = await fetch(`${base}/v2/${repository}/blobs/${blob.digest}`, {
+      headers: await headers(),
+    });
     if (!res.ok || !res.body)
       throw new UsageError(`cannot fetch blob ${blob.digest}: HTTP ${res.status}`);
     // A body cut short means the instance refused the bytes (wrong digest): fetch throws.

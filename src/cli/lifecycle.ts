@@ -11,10 +11,8 @@
  * registry anyway.
  */
 
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { type Command, Option } from "commander";
-import { TokenSigner } from "../http/auth/index.ts";
 import {
   createLifecycle,
   formatBytes,
@@ -30,7 +28,13 @@ import { SqliteMetaStore } from "../meta/index.ts";
 import { SqliteMirrorStore } from "../mirror/index.ts";
 import { createRegistry } from "../registry/index.ts";
 import { FsBlobStore } from "../storage/index.ts";
-import { type CliContext, openContext, printRows, UsageError } from "./context.ts";
+import {
+  type CliContext,
+  openContext,
+  operatorAuthorization,
+  printRows,
+  UsageError,
+} from "./context.ts";
 import { progressBar } from "./progress.ts";
 
 type Offline = (lifecycle: Lifecycle, context: CliContext) => Promise<unknown>;
@@ -175,7 +179,7 @@ async function viaInstanceOr(
     const url = `${context.config.publicUrl}${path}`;
     const headers: Record<string, string> = { accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
-    const authorization = await adminAuthorization(context);
+    const authorization = await operatorAuthorization(context);
     if (authorization) headers.authorization = authorization;
     let res: Response | undefined;
     try {
@@ -207,24 +211,6 @@ function errorMessage(text: string): string {
   } catch {
     return text.slice(0, 200);
   }
-}
-
-/** A Bearer token for the first administrator, signed with the instance's key, if auth is on. */
-async function adminAuthorization(context: CliContext): Promise<string | undefined> {
-  const { config } = context;
-  if (!config.auth.enabled) return undefined;
-  const keyFile = config.auth.keyFile ?? join(resolve(config.dataDir), "keys", "token-signing.pem");
-  if (!existsSync(keyFile)) return undefined;
-  const admin = (await context.accounts.store.listUsers()).find((u) => u.admin);
-  if (!admin) return undefined;
-  const signer = new TokenSigner({
-    issuer: config.publicUrl,
-    audience: new URL(config.publicUrl).host,
-    ttlSeconds: 300,
-    keyFile,
-  });
-  const { token } = await signer.sign({ sub: admin.name, access: [] });
-  return `Bearer ${token}`;
 }
 
 /** The stores of the data directory, as the instance builds them (without its extensions). */

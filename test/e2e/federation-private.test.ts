@@ -182,6 +182,12 @@ test("the follows API is for administrators only", async () => {
   });
   assert.equal(listed.code, 0, listed.stderr);
   assert.deepEqual(JSON.parse(listed.stdout), []);
+  // Without them, the operator's CLI signs itself an administrator's token with the instance's key.
+  const asOperator = await flotilla(a.dataDir, ["follows", "--json"], "", {
+    FLOTILLA_PUBLIC_URL: a.url,
+  });
+  assert.equal(asOperator.code, 0, asOperator.stderr);
+  assert.deepEqual(JSON.parse(asOperator.stdout), []);
   const refused = await flotilla(a.dataDir, ["follows", "--creds", "dave:password-123"], "", {
     FLOTILLA_PUBLIC_URL: a.url,
   });

@@ -99,4 +99,23 @@ describe("flotilla ipfs", { skip: needs("skopeo"), timeout: 300_000 }, () => {
     assert.equal(unpinnedTwice.code, 1);
     assert.match(unpinnedTwice.stderr, /not pinned here/);
   });
+
+  it("pins on an instance with access control on, as its operator", async () => {
+    const cid = JSON.parse((await cli(a, ["cid", "alice/app:v1", "--json"])).stdout)[0]
+      .cid as string;
+    const guarded = await startInstance({
+      auth: true,
+      env: { FLOTILLA_PEERS: await ipfsAddress(a) },
+    });
+    try {
+      const anonymous = await fetch(`${guarded.url}/v2/ipfs/${cid}/manifests/latest`);
+      assert.equal(anonymous.status, 401, "a plain request needs a token here");
+      const pinned = await cli(guarded, ["pin", cid, "--json"]);
+      assert.equal(pinned.code, 0, pinned.stderr);
+      assert.equal((JSON.parse(pinned.stdout) as { blobs: number }).blobs, 2);
+      assert.equal((await cli(guarded, ["unpin", cid])).code, 0);
+    } finally {
+      await guarded.dispose();
+    }
+  });
 });
