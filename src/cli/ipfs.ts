@@ -1,5 +1,6 @@
 /** `flotilla ipfs`: CIDs of tags and digests, the node's peers, pinning images by CID. */
 import { type Command, Option } from "commander";
+import { CID } from "multiformats/cid";
 import { SqliteCidIndex } from "../ipfs/sqlite-cid-index.ts";
 import { SqliteMetaStore } from "../meta/index.ts";
 import { checkName, isDigestReference } from "../registry/index.ts";
@@ -68,6 +69,11 @@ export function registerIpfsCommands(program: Command): void {
     .description("fetch the image a CID names from peers and keep it here (as ipfs/<cid>)")
     .addOption(json)
     .action(async (cid: string, o: { json?: boolean }) => {
+      try {
+        CID.parse(cid);
+      } catch {
+        throw new UsageError(`${cid} is not a CID (bafy…, bafkrei… or Qm…)`);
+      }
       const context = openContext(program.opts().config);
       const repository = checkName(`ipfs/${cid}`);
       let result: Awaited<ReturnType<typeof pinImage>>;
@@ -158,9 +164,14 @@ async function pinImage(
   repository: string,
   authorize: () => Promise<string | undefined>,
 ): Promise<{ repository: string; manifests: number; blobs: number; bytes: number }> {
-  const headers = async (extra: Record<string, string> = {}) => {
+  const get = async (path: string, extra: Record<string, string> = {}) => {
     const authorization = await authorize();
-    return authorization ? { ...extra, authorization } : extra;
+    const headers = authorization ? { ...extra, authorization } : extra;
+    try {
+      return await fetch(`${base}${path}`, { headers });
+    } catch {
+      throw new UsageError(`cannot reach the instance at ${base}: is it running?`);
+    }
   };
   const accept = [
     "application/vnd.oci.image.index.v1+json",
@@ -171,9 +182,7 @@ async function pinImage(
   const blobs = new Map<string, Descriptor>();
   let manifests = 0;
   const walk = async (reference: string): Promise<void> => {
-    const res = await fetch(`${base}/v2/${repository}/manifests/${reference}`, {
-      headers: await headers({ accept }),
-    });
+    const res = await get(`/v2/${repository}/manifests/${reference}`, { accept });
     if (!res.ok)
       throw new UsageError(
         `cannot fetch ${repository}:${reference}: HTTP ${res.status} ${await res.text()}`,
@@ -193,9 +202,7 @@ async function pinImage(
   const progress = progressBar("{phase} [{bar}] {value}/{total} bytes");
   let done = 0;
   for (const blob of blobs.values()) {
-    const res = await fetch(`${base}/v2/${repository}/blobs/${blob.digest}`, {
-      headers: await headers(),
-    });
+    const res = await get(`/v2/${repository}/blobs/${blob.digest}`);
     if (!res.ok || !res.body)
       throw new UsageError(`cannot fetch blob ${blob.digest}: HTTP ${res.status}`);
     // A body cut short means the instance refused the bytes (wrong digest): fetch throws.

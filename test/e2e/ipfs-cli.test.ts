@@ -100,6 +100,22 @@ describe("flotilla ipfs", { skip: needs("skopeo"), timeout: 300_000 }, () => {
     assert.match(unpinnedTwice.stderr, /not pinned here/);
   });
 
+  it("refuses to pin what is not a CID, and says so when no instance runs", async () => {
+    const notCid = await cli(b, ["pin", "not-a-cid"]);
+    assert.equal(notCid.code, 1);
+    assert.equal(notCid.stderr.trim(), "flotilla: not-a-cid is not a CID (bafy…, bafkrei… or Qm…)");
+    const cid = JSON.parse((await cli(a, ["cid", "alice/app:v1", "--json"])).stdout)[0]
+      .cid as string;
+    const down = await flotilla(b.dataDir, ["ipfs", "pin", cid], undefined, {
+      FLOTILLA_PUBLIC_URL: "http://127.0.0.1:9",
+    });
+    assert.equal(down.code, 1);
+    assert.equal(
+      down.stderr.trim(),
+      "flotilla: cannot reach the instance at http://127.0.0.1:9: is it running?",
+    );
+  });
+
   it("pins on an instance with access control on, as its operator", async () => {
     const cid = JSON.parse((await cli(a, ["cid", "alice/app:v1", "--json"])).stdout)[0]
       .cid as string;
