@@ -9,6 +9,10 @@
  * registry we compare with) leaves 8–12 mark-compacts and about 1.3 s of CPU, with IPFS on or
  * off. 3× left none and 0.9 s, but kept 30–40 MB more resident after a busy minute.
  *
+ * The young generation matters as much: with 1 MB semi-spaces (`--max-semi-space-size=1`, which
+ * `npm start` and `bin/flotilla` pass) young collections come often enough to free the body
+ * buffers, and with this growth a 512 MiB upload runs 0–1 mark-compacts; with 2 MB it ran 6–11.
+ *
  * An operator's own `node --heap-growing-percent=N` wins.
  */
 import { setFlagsFromString } from "node:v8";

@@ -66,7 +66,7 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
     process.execPath,
     // The same V8 flag `npm start` uses (package.json), so tests and benchmarks see what operators run.
     [
-      "--max-semi-space-size=2",
+      "--max-semi-space-size=1",
       ...(options.nodeArgs ?? []),
       join(root, "src/main.ts"),
       ...(options.args ?? ["serve"]),
