@@ -78,9 +78,16 @@ export function registerIpfsCommands(program: Command): void {
       const repository = checkName(`ipfs/${cid}`);
       let result: Awaited<ReturnType<typeof pinImage>>;
       try {
-        // A token per request: a large pin may outlast one token's five minutes.
+        // A token lasts five minutes and a large pin may take longer: signed again after one.
         const access = [{ type: "repository" as const, name: repository, actions: ["pull"] }];
-        const authorize = () => operatorAuthorization(context, access);
+        let token: { value: string | undefined; until: number } | undefined;
+        const authorize = async () => {
+          if (!token || Date.now() > token.until) {
+            const value = await operatorAuthorization(context, access);
+            token = { value, until: Date.now() + 60_000 };
+          }
+          return token.value;
+        };
         result = await pinImage(context.config.publicUrl, repository, authorize);
       } finally {
         context.close();
